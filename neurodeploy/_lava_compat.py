@@ -1,0 +1,64 @@
+"""Make stock lava-nc 0.10.0 importable on Python >= 3.11.
+
+Python 3.11 rejects dataclass fields whose default is an unhashable instance.
+``lava/magma/compiler/var_model.py`` declares three dataclasses with
+``x: ByteEncoder = ByteEncoder()`` defaults, so ``import lava.magma...`` fails.
+We do not edit site-packages: a meta-path finder rewrites that one module's
+source in memory to ``field(default_factory=ByteEncoder)`` while it is imported.
+Where the source has no such default (a fixed Lava) or the module is already
+imported, nothing changes.
+"""
+from __future__ import annotations
+
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import re
+import sys
+
+TARGET = "lava.magma.compiler.var_model"
+_BAD_DEFAULT = re.compile(r"^(\s+\w+:\s*ByteEncoder\s*=\s*)ByteEncoder\(\)\s*$", re.M)
+
+
+def patch_source(source: str) -> str:
+    """Return ``source`` with every ``ByteEncoder()`` field default made a factory."""
+    fixed, n = _BAD_DEFAULT.subn(r"\1_nd_field(default_factory=ByteEncoder)", source)
+    if n == 0:
+        return source
+    # The import goes after any ``from __future__`` line, which must stay first.
+    lines = fixed.splitlines(keepends=True)
+    at = max((i + 1 for i, ln in enumerate(lines) if ln.startswith("from __future__")), default=0)
+    lines.insert(at, "from dataclasses import field as _nd_field\n")
+    return "".join(lines)
+
+
+class _PatchingLoader(importlib.machinery.SourceFileLoader):
+    def source_to_code(self, data, path, *, _optimize=-1):  # noqa: D401 - loader hook
+        text = importlib.util.decode_source(data) if isinstance(data, bytes) else data
+        return super().source_to_code(patch_source(text), path)
+
+    def get_code(self, fullname):
+        # Bypass the bytecode cache: a cached .pyc holds the unpatched code.
+        source = self.get_source(fullname)
+        return self.source_to_code(source, self.get_filename(fullname))
+
+
+class _VarModelFinder(importlib.abc.MetaPathFinder):
+    def find_spec(self, fullname, path, target=None):
+        if fullname != TARGET:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is None or not isinstance(spec.loader, importlib.machinery.SourceFileLoader):
+            return spec
+        spec.loader = _PatchingLoader(fullname, spec.origin)
+        return spec
+
+
+def install() -> bool:
+    """Install the finder if it can matter; return True when it was installed."""
+    if sys.version_info < (3, 11) or TARGET in sys.modules:
+        return False
+    if any(isinstance(f, _VarModelFinder) for f in sys.meta_path):
+        return False
+    sys.meta_path.insert(0, _VarModelFinder())
+    return True

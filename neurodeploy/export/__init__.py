@@ -1,0 +1,1 @@
+"""Export: the NetX HDF5 file format (read/write) and the trained-run -> NetX exporter."""

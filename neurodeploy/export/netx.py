@@ -1,0 +1,354 @@
+"""The NetX HDF5 file as plain data: one dataclass per layer type, symmetric ``read``/``write``.
+
+Layout (what ``lava.lib.dl.netx.hdf5.Network`` loads)::
+
+    /layer/0 .. /layer/{n-1}     groups, in order of the data's way
+        type        b'input' | b'dense' | b'conv' | b'flatten'
+        shape       output shape, (C, H, W) or (F,)  (NetX reverses it to Lava's WHC)
+        weight      dense (out, in); conv (out, in/groups, kH, kW)
+        neuron/     CUBA: type, iDecay, vDecay, vThMant, refDelay, gradedSpike
+    /model_card    JSON text, ignored by NetX
+
+The CUBA neuron in Lava fixed point (NetX maps it to ``lava.proc.lif.LIF`` with
+``du = iDecay - 1``, ``dv = vDecay``, ``vth = vThMant``, ``bias_exp = 6``) per step::
+
+    u[t] = u[t-1] * (4096 - du) / 4096 + (W @ s_in[t]) * 2**6
+    v[t] = v[t-1] * (4096 - dv) / 4096 + u[t]
+    s[t] = v[t] > vThMant * 2**6 ;  v[t] = 0 where s[t]
+
+Reading never executes anything from the file; every field is type- and shape-checked and
+a problem raises :class:`NetxFormatError` naming the file, the layer and the fault.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+import h5py
+import numpy as np
+
+SUPPORTED = ("input", "dense", "conv", "flatten")
+
+
+class NetxFormatError(ValueError):
+    """A NetX file that neurodeploy cannot use; the message names the file and the fault."""
+
+
+@dataclass
+class CubaNeuron:
+    """Current-based LIF neuron, fixed point.
+
+    ``i_decay``/``v_decay`` are decay fractions x 4096 (12 bit), ``v_th_mant`` the
+    threshold x 64 before Lava's ``<< 6``; see the module docstring for the update.
+    """
+
+    i_decay: int
+    v_decay: int
+    v_th_mant: int
+    ref_delay: int = 1
+    graded_spike: bool = False
+
+
+@dataclass
+class InputLayer:
+    """Network input of ``shape`` (C, H, W) or (F,); carries no neuron here."""
+
+    shape: tuple
+
+
+@dataclass
+class FlattenLayer:
+    """Reshape (C, H, W) -> (C*H*W,), C-major like ``torch.flatten``."""
+
+    shape: tuple
+
+
+@dataclass
+class DenseLayer:
+    """``a[t] = W @ s_in[t]`` with integer ``weight`` (out, in) feeding CUBA neurons."""
+
+    weight: np.ndarray
+    neuron: CubaNeuron
+    bias: np.ndarray | None = None
+
+    @property
+    def shape(self) -> tuple:
+        return (int(self.weight.shape[0]),)
+
+
+@dataclass
+class ConvLayer:
+    """2-D cross-correlation ``a[t] = conv2d(s_in[t], W, stride, padding, dilation, groups)``.
+
+    ``weight`` is (out, in/groups, kH, kW) in PyTorch's orientation; ``shape`` the output (C, H, W).
+    """
+
+    weight: np.ndarray
+    neuron: CubaNeuron
+    shape: tuple
+    stride: tuple = (1, 1)
+    padding: tuple = (0, 0)
+    dilation: tuple = (1, 1)
+    groups: int = 1
+    bias: np.ndarray | None = None
+
+
+Layer = Union[InputLayer, FlattenLayer, DenseLayer, ConvLayer]
+
+
+@dataclass
+class NetxModel:
+    """An ordered list of layers plus the model card (a JSON-able dict)."""
+
+    layers: list
+    card: dict = field(default_factory=dict)
+
+    @property
+    def input_shape(self) -> tuple:
+        first = self.layers[0]
+        if isinstance(first, InputLayer):
+            return tuple(first.shape)
+        if isinstance(first, DenseLayer):
+            return (int(first.weight.shape[1]),)
+        raise NetxFormatError("model has no input layer to tell its input shape")
+
+    @property
+    def synaptic_layers(self) -> list:
+        return [l for l in self.layers if isinstance(l, (DenseLayer, ConvLayer))]
+
+    @property
+    def num_classes(self) -> int:
+        return int(self.synaptic_layers[-1].shape[0])
+
+
+# ----------------------------------------------------------------------------------- writing
+def _write_neuron(g: h5py.Group, n: CubaNeuron) -> None:
+    g.create_dataset("type", data="CUBA")
+    g.create_dataset("iDecay", data=int(n.i_decay))
+    g.create_dataset("vDecay", data=int(n.v_decay))
+    g.create_dataset("vThMant", data=int(n.v_th_mant))
+    g.create_dataset("refDelay", data=int(n.ref_delay))
+    g.create_dataset("gradedSpike", data=bool(n.graded_spike))
+
+
+def _write_type(g: h5py.Group, name: str) -> None:
+    g.create_dataset("type", (1,), "S10", [name.encode("ascii")])
+
+
+def _write_layer(g: h5py.Group, layer) -> None:
+    if isinstance(layer, InputLayer):
+        _write_type(g, "input")
+        g.create_dataset("shape", data=np.asarray(layer.shape, dtype=np.int64))
+    elif isinstance(layer, FlattenLayer):
+        _write_type(g, "flatten")
+        g.create_dataset("shape", data=np.asarray(layer.shape, dtype=np.int64))
+    elif isinstance(layer, DenseLayer):
+        _write_type(g, "dense")
+        g.create_dataset("shape", data=np.asarray(layer.shape, dtype=np.int64))
+        g.create_dataset("inFeatures", data=int(layer.weight.shape[1]))
+        g.create_dataset("outFeatures", data=int(layer.weight.shape[0]))
+        g.create_dataset("weight", data=np.asarray(layer.weight, dtype=np.float32))
+        if layer.bias is not None:
+            g.create_dataset("bias", data=np.asarray(layer.bias, dtype=np.float32))
+        _write_neuron(g.create_group("neuron"), layer.neuron)
+    elif isinstance(layer, ConvLayer):
+        _write_type(g, "conv")
+        w = np.asarray(layer.weight, dtype=np.float32)
+        g.create_dataset("shape", data=np.asarray(layer.shape, dtype=np.int64))
+        g.create_dataset("inChannels", data=int(w.shape[1] * layer.groups))
+        g.create_dataset("outChannels", data=int(w.shape[0]))
+        g.create_dataset("kernelSize", data=np.asarray(w.shape[2:], dtype=np.int64))
+        g.create_dataset("stride", data=np.asarray(layer.stride, dtype=np.int64))
+        g.create_dataset("padding", data=np.asarray(layer.padding, dtype=np.int64))
+        g.create_dataset("dilation", data=np.asarray(layer.dilation, dtype=np.int64))
+        g.create_dataset("groups", data=int(layer.groups))
+        g.create_dataset("weight", data=w)
+        if layer.bias is not None:
+            g.create_dataset("bias", data=np.asarray(layer.bias, dtype=np.float32))
+        _write_neuron(g.create_group("neuron"), layer.neuron)
+    else:
+        raise TypeError(f"cannot write layer of type {type(layer).__name__}")
+
+
+def write(model: NetxModel, path) -> Path:
+    """Write ``model`` to ``path`` atomically (temp file in the same folder, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".tmp", prefix=path.name + ".", dir=path.parent)
+    os.close(fd)
+    try:
+        with h5py.File(tmp, "w") as f:
+            lg = f.create_group("layer")
+            for i, layer in enumerate(model.layers):
+                _write_layer(lg.create_group(str(i)), layer)
+            f.create_dataset("model_card", data=json.dumps(model.card, sort_keys=True))
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+# ----------------------------------------------------------------------------------- reading
+class _Reader:
+    def __init__(self, path: Path):
+        self.path = path
+
+    def fail(self, where: str, what: str) -> NetxFormatError:
+        return NetxFormatError(f"{self.path}: {where}: {what}")
+
+    def get(self, g: h5py.Group, key: str, where: str):
+        if key not in g:
+            raise self.fail(where, f"missing field '{key}'")
+        obj = g[key]
+        if not isinstance(obj, h5py.Dataset):
+            raise self.fail(where, f"field '{key}' is not a dataset")
+        return obj[()]
+
+    def integer(self, g, key, where, lo=None, hi=None) -> int:
+        v = np.asarray(self.get(g, key, where))
+        if v.size != 1 or not (np.issubdtype(v.dtype, np.integer) or np.issubdtype(v.dtype, np.bool_)
+                               or (np.issubdtype(v.dtype, np.floating) and float(v.reshape(-1)[0]).is_integer())):
+            raise self.fail(where, f"field '{key}' must be one integer, got {v.dtype} {v.shape}")
+        x = int(v.reshape(-1)[0])
+        if (lo is not None and x < lo) or (hi is not None and x > hi):
+            raise self.fail(where, f"field '{key}' = {x} outside [{lo}, {hi}]")
+        return x
+
+    def int_tuple(self, g, key, where, n=None) -> tuple:
+        v = np.asarray(self.get(g, key, where))
+        if not np.issubdtype(v.dtype, np.integer) or v.ndim > 1:
+            raise self.fail(where, f"field '{key}' must be integers, got {v.dtype} {v.shape}")
+        t = tuple(int(x) for x in v.reshape(-1))
+        if n is not None and len(t) == 1:
+            t = t * n
+        if n is not None and len(t) != n:
+            raise self.fail(where, f"field '{key}' must have {n} entries, got {len(t)}")
+        if any(x < 0 for x in t):
+            raise self.fail(where, f"field '{key}' has negative entries {t}")
+        return t
+
+    def array(self, g, key, where, ndim) -> np.ndarray:
+        v = np.asarray(self.get(g, key, where))
+        if v.ndim != ndim or not np.issubdtype(v.dtype, np.number):
+            raise self.fail(where, f"field '{key}' must be a {ndim}-d numeric array, got {v.dtype} {v.shape}")
+        if not np.all(np.isfinite(v)):
+            raise self.fail(where, f"field '{key}' holds NaN or inf")
+        return v
+
+    def text(self, g, key, where) -> str:
+        v = self.get(g, key, where)
+        v = np.asarray(v).reshape(-1)[0] if np.asarray(v).shape else v
+        return v.decode("ascii", "replace") if isinstance(v, bytes) else str(v)
+
+    def neuron(self, g, where) -> CubaNeuron:
+        if "neuron" not in g:
+            raise self.fail(where, "missing group 'neuron'")
+        n = g["neuron"]
+        kind = self.text(n, "type", where + "/neuron")
+        if kind != "CUBA":
+            raise self.fail(where, f"neuron type '{kind}' is not supported (only CUBA)")
+        return CubaNeuron(
+            i_decay=self.integer(n, "iDecay", where, 0, 4096),
+            v_decay=self.integer(n, "vDecay", where, 0, 4096),
+            v_th_mant=self.integer(n, "vThMant", where, 0),
+            ref_delay=self.integer(n, "refDelay", where, 0) if "refDelay" in n else 1,
+            graded_spike=bool(self.integer(n, "gradedSpike", where)) if "gradedSpike" in n else False,
+        )
+
+    def layer(self, g: h5py.Group, where: str):
+        kind = self.text(g, "type", where)
+        if kind not in SUPPORTED:
+            raise self.fail(where, f"layer type '{kind}' cannot be run (supported: {', '.join(SUPPORTED)})")
+        if "delay" in g:
+            raise self.fail(where, "synaptic 'delay' is not supported (export without delays)")
+        if kind == "input":
+            if "neuron" in g:
+                raise self.fail(where, "an input layer with its own neuron is not supported")
+            return InputLayer(shape=self.int_tuple(g, "shape", where))
+        if kind == "flatten":
+            return FlattenLayer(shape=self.int_tuple(g, "shape", where))
+        bias = self.array(g, "bias", where, 1) if "bias" in g else None
+        if kind == "dense":
+            w = self.array(g, "weight", where, 2)
+            if "outFeatures" in g and self.integer(g, "outFeatures", where) != w.shape[0]:
+                raise self.fail(where, f"outFeatures does not match weight shape {w.shape}")
+            if "inFeatures" in g and self.integer(g, "inFeatures", where) != w.shape[1]:
+                raise self.fail(where, f"inFeatures does not match weight shape {w.shape}")
+            return DenseLayer(weight=w, neuron=self.neuron(g, where), bias=bias)
+        w = self.array(g, "weight", where, 4)
+        groups = self.integer(g, "groups", where, 1) if "groups" in g else 1
+        shape = self.int_tuple(g, "shape", where, None)
+        if len(shape) != 3 or shape[0] != w.shape[0]:
+            raise self.fail(where, f"conv shape {shape} does not match weight {w.shape}")
+        return ConvLayer(weight=w, neuron=self.neuron(g, where), shape=shape,
+                         stride=self.int_tuple(g, "stride", where, 2),
+                         padding=self.int_tuple(g, "padding", where, 2),
+                         dilation=self.int_tuple(g, "dilation", where, 2),
+                         groups=groups, bias=bias)
+
+
+def _check_chain(r: _Reader, layers: list) -> None:
+    """Each layer's input size must match the previous layer's output."""
+    shape = None
+    for i, layer in enumerate(layers):
+        where = f"layer {i}"
+        if isinstance(layer, InputLayer):
+            if i != 0:
+                raise r.fail(where, "input layer must come first")
+        elif isinstance(layer, FlattenLayer):
+            if shape is not None and int(np.prod(shape)) != int(np.prod(layer.shape)):
+                raise r.fail(where, f"flatten of {shape} cannot give {layer.shape}")
+        elif isinstance(layer, DenseLayer):
+            if shape is not None and int(np.prod(shape)) != layer.weight.shape[1]:
+                raise r.fail(where, f"dense expects {layer.weight.shape[1]} inputs, gets {shape}")
+        elif isinstance(layer, ConvLayer):
+            if shape is None or len(shape) != 3:
+                raise r.fail(where, f"conv needs a (C, H, W) input, gets {shape}")
+            if shape[0] != layer.weight.shape[1] * layer.groups:
+                raise r.fail(where, f"conv expects {layer.weight.shape[1] * layer.groups} channels, gets {shape[0]}")
+            kh, kw = layer.weight.shape[2:]
+            out = []
+            for n, k, s, p, d in zip(shape[1:], (kh, kw), layer.stride, layer.padding, layer.dilation):
+                out.append((n + 2 * p - d * (k - 1) - 1) // s + 1)
+            if tuple(out) != tuple(layer.shape[1:]):
+                raise r.fail(where, f"conv output {tuple(layer.shape)} does not follow from input {shape}")
+        shape = tuple(layer.shape)
+    if not any(isinstance(l, (DenseLayer, ConvLayer)) for l in layers):
+        raise r.fail("layers", "no dense or conv layer")
+
+
+def read(path) -> NetxModel:
+    """Read and validate a NetX file. Raises :class:`NetxFormatError` on any fault."""
+    path = Path(path)
+    r = _Reader(path)
+    if not path.is_file():
+        raise NetxFormatError(f"{path}: no such file")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:
+        raise NetxFormatError(f"{path}: not a readable HDF5 file ({str(e).split('(')[0].strip()})") from None
+    with f:
+        try:
+            if "layer" not in f or not isinstance(f["layer"], h5py.Group):
+                raise r.fail("file", "no '/layer' group")
+            lg = f["layer"]
+            keys = sorted(lg.keys(), key=lambda k: int(k) if k.isdigit() else -1)
+            if not keys or keys != [str(i) for i in range(len(keys))]:
+                raise r.fail("/layer", f"groups must be named 0..n-1, found {list(lg.keys())[:8]}")
+            layers = [r.layer(lg[k], f"layer {k}") for k in keys]
+            card: dict[str, Any] = {}
+            if "model_card" in f:
+                try:
+                    card = json.loads(r.text(f, "model_card", "model_card"))
+                except json.JSONDecodeError as e:
+                    raise r.fail("model_card", f"not valid JSON ({e.msg})") from None
+        except (OSError, KeyError, RuntimeError) as e:  # truncated datasets surface here
+            raise NetxFormatError(f"{path}: damaged HDF5 content ({e})") from None
+    _check_chain(r, layers)
+    return NetxModel(layers=layers, card=card)
