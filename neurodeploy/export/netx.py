@@ -31,10 +31,12 @@ from typing import Any, Union
 import h5py
 import numpy as np
 
+from neurodeploy.errors import BadInputError
+
 SUPPORTED = ("input", "dense", "conv", "flatten")
 
 
-class NetxFormatError(ValueError):
+class NetxFormatError(BadInputError):
     """A NetX file that neurodeploy cannot use; the message names the file and the fault."""
 
 
