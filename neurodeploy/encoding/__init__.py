@@ -1,1 +1,4 @@
-"""neurodeploy.encoding"""
+"""Spike encoders (pure PyTorch, no Lava): see :mod:`neurodeploy.encoding.encoders` for the formulas."""
+from neurodeploy.encoding.encoders import ENCODERS, Encoder, Fusion, make_encoder
+
+__all__ = ["ENCODERS", "Encoder", "Fusion", "make_encoder"]

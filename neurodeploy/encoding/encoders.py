@@ -1,0 +1,202 @@
+"""Spike encoders: images x in [0, 1], shape (N, C, H, W) -> spikes (N, C', H, W, T), t = 0..T-1.
+
+Formulas (REFERENCE §2, as in the seed paper's public code):
+
+=============  ===============================================  ==========================
+name           s[t]                                             attack surrogate (default)
+=============  ===============================================  ==========================
+direct         x  (analog current every step; not spikes)        exact (identity per step)
+poisson        Bernoulli(x), independent per step, seeded         straight-through
+early_burst    1[t/T < x]     bright pixels first and longest     spike-only
+late_burst     1[t/T > 1 - x] same counts, information late       spike-only
+ttfs           1[t = floor((1 - x) T)], never for x = 0           spike-only
+fusion         channel concatenation of the listed encoders       each part's own
+=============  ===============================================  ==========================
+
+The true gradient of a T-level code is zero almost everywhere, so attacks need a surrogate
+(BPDA). Two are offered for every spike encoder, selected with ``surrogate=``:
+
+* ``"ste"`` (straight-through): ds[t]/dx = 1 for every t, i.e. the backward pass of the spike
+  count as if count ≈ T·x.
+* ``"spike"`` (spike-only, the seed code's choice for temporal codes): ds[t]/dx = s[t], the
+  gradient passes only where a spike was emitted. It masks gradients (REFERENCE §2), so the
+  attack suite takes the worst case over both.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+
+from neurodeploy.errors import UsageError
+
+SURROGATES = ("ste", "spike")
+
+
+class _Surrogate(torch.autograd.Function):
+    """Forward: the given spikes. Backward: dL/dx = sum_t dL/ds[t] * (1 or s[t])."""
+
+    @staticmethod
+    def forward(ctx, x, spikes, spike_only: bool):
+        ctx.save_for_backward(spikes)
+        ctx.spike_only = spike_only
+        return spikes
+
+    @staticmethod
+    def backward(ctx, grad):
+        (spikes,) = ctx.saved_tensors
+        g = grad * spikes if ctx.spike_only else grad
+        return g.sum(-1), None, None
+
+
+def _with_surrogate(x: torch.Tensor, spikes: torch.Tensor, surrogate: str) -> torch.Tensor:
+    if not x.requires_grad:
+        return spikes
+    if surrogate not in SURROGATES:
+        raise UsageError(f"unknown encoder surrogate '{surrogate}' (known: {', '.join(SURROGATES)})")
+    return _Surrogate.apply(x, spikes, surrogate == "spike")
+
+
+def _steps(T: int, x: torch.Tensor) -> torch.Tensor:
+    return torch.arange(T, dtype=x.dtype, device=x.device)
+
+
+@dataclass
+class Encoder:
+    """Base: ``encode(x, T, generator)`` returns (N, C * channels_factor, H, W, T) float 0/1 spikes."""
+
+    name: str = ""
+    default_surrogate: str = "spike"
+    stochastic: bool = False
+    analog: bool = False
+
+    @property
+    def channels_factor(self) -> int:
+        return 1
+
+    def spikes(self, x: torch.Tensor, T: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        raise NotImplementedError
+
+    def encode(self, x: torch.Tensor, T: int, generator=None, surrogate: str | None = None) -> torch.Tensor:
+        """Encode with the attack surrogate in the backward pass (only when ``x`` requires grad)."""
+        with torch.no_grad():
+            s = self.spikes(x.detach(), T, generator)
+        return _with_surrogate(x, s, surrogate or self.default_surrogate)
+
+    def config(self) -> dict:
+        d = asdict(self)
+        for k in ("default_surrogate", "stochastic", "analog"):
+            d.pop(k, None)
+        return d
+
+
+@dataclass
+class Direct(Encoder):
+    """Direct coding: the analog pixel value x is the input current at every step, s[t] = x."""
+
+    name: str = "direct"
+    default_surrogate: str = "ste"
+    analog: bool = True
+
+    def spikes(self, x, T, generator=None):
+        return x.unsqueeze(-1).expand(*x.shape, T).contiguous()
+
+    def encode(self, x, T, generator=None, surrogate=None):
+        return x.unsqueeze(-1).expand(*x.shape, T)  # differentiable as is
+
+
+@dataclass
+class Poisson(Encoder):
+    """Rate coding: s[t] ~ Bernoulli(x) independently at every step (seeded by ``generator``)."""
+
+    name: str = "poisson"
+    default_surrogate: str = "ste"
+    stochastic: bool = True
+
+    def spikes(self, x, T, generator=None):
+        u = torch.rand(*x.shape, T, generator=generator, dtype=x.dtype, device=x.device)
+        return (u < x.unsqueeze(-1)).to(x.dtype)
+
+
+@dataclass
+class EarlyBurst(Encoder):
+    """Early burst ("pre"): s[t] = 1[t/T < x]; a pixel fires from t = 0 for ceil(x T) steps."""
+
+    name: str = "early_burst"
+
+    def spikes(self, x, T, generator=None):
+        return (_steps(T, x) / T < x.unsqueeze(-1)).to(x.dtype)
+
+
+@dataclass
+class LateBurst(Encoder):
+    """Late burst ("post"): s[t] = 1[t/T > 1 - x]; same counts as early burst, information late."""
+
+    name: str = "late_burst"
+
+    def spikes(self, x, T, generator=None):
+        return (_steps(T, x) / T > 1 - x.unsqueeze(-1)).to(x.dtype)
+
+
+@dataclass
+class TTFS(Encoder):
+    """Time to first spike (latency): one spike at t = floor((1 - x) T); x = 0 never fires."""
+
+    name: str = "ttfs"
+
+    def spikes(self, x, T, generator=None):
+        t_fire = torch.floor((1 - x) * T).unsqueeze(-1)
+        return ((_steps(T, x) == t_fire) & (x.unsqueeze(-1) > 0)).to(x.dtype)
+
+
+@dataclass
+class Fusion(Encoder):
+    """Fusion: channel concatenation [enc_1(x), ..., enc_k(x)] at every step (C' = k C)."""
+
+    name: str = "fusion"
+    parts: list = field(default_factory=lambda: ["early_burst", "ttfs"])
+
+    def __post_init__(self):
+        self._encoders = [make_encoder(p) for p in self.parts]
+        if any(isinstance(e, Fusion) for e in self._encoders):
+            raise UsageError("fusion cannot contain fusion")
+        self.stochastic = any(e.stochastic for e in self._encoders)
+        self.analog = any(e.analog for e in self._encoders)
+
+    @property
+    def channels_factor(self) -> int:
+        return len(self._encoders)
+
+    def spikes(self, x, T, generator=None):
+        return torch.cat([e.spikes(x, T, generator) for e in self._encoders], dim=1)
+
+    def encode(self, x, T, generator=None, surrogate=None):
+        return torch.cat([e.encode(x, T, generator, surrogate) for e in self._encoders], dim=1)
+
+    def config(self) -> dict:
+        return {"name": self.name, "parts": list(self.parts)}
+
+
+ENCODERS = {
+    "direct": Direct, "poisson": Poisson, "early_burst": EarlyBurst,
+    "late_burst": LateBurst, "ttfs": TTFS, "fusion": Fusion}
+
+
+def make_encoder(spec) -> Encoder:
+    """Build an encoder from a name (``"early_burst"``, ``"fusion:early_burst+ttfs"``) or a config dict."""
+    if isinstance(spec, Encoder):
+        return spec
+    if isinstance(spec, dict):
+        name = spec.get("name", "")
+        if name == "fusion":
+            return Fusion(parts=list(spec.get("parts", [])))
+        spec = name
+    name = str(spec).replace("-", "_").lower()
+    if name.startswith("fusion"):
+        _, _, parts = name.partition(":")
+        return Fusion(parts=parts.split("+")) if parts else Fusion()
+    aliases = {"rate": "poisson", "pre": "early_burst", "post": "late_burst", "latency": "ttfs", "const": "direct"}
+    name = aliases.get(name, name)
+    if name not in ENCODERS:
+        raise UsageError(f"unknown encoding '{spec}' (known: {', '.join(ENCODERS)}, fusion:A+B)")
+    return ENCODERS[name]()

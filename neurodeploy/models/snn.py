@@ -1,0 +1,107 @@
+"""SLAYER CUBA spiking networks built from a named topology (lava-dl blocks NetX can load).
+
+Each synaptic block: ``a[t] = W s_in[t]`` with 8-bit quantised weights (SLAYER's ``quantize_8bit``:
+W = k/64, k even in [-256, 254]), then CUBA dynamics in SLAYER's fixed-point form::
+
+    u[t] = (1 - α_u) u[t-1] + a[t]          (α_u = current_decay, 12-bit)
+    v[t] = (1 - α_v) v[t-1] + u[t]          (α_v = voltage_decay, 12-bit)
+    s[t] = v[t] ≥ θ ;  v[t] = 0 where s[t]
+
+``delay_shift=False``: SLAYER does not model the one-step latency per layer that Lava adds; the
+deployed network reproduces these spikes shifted by one step per synaptic layer (runtime/).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, asdict
+
+import torch
+
+from neurodeploy.models.architectures import Conv, Dense, Flatten, architecture, shapes
+
+
+@dataclass
+class NeuronConfig:
+    """CUBA parameters (threshold θ, decays α in [0, 1]) and surrogate-gradient shape for training."""
+
+    threshold: float = 1.25
+    current_decay: float = 0.25
+    voltage_decay: float = 0.03
+    tau_grad: float = 0.03
+    scale_grad: float = 3.0
+
+    def slayer_params(self) -> dict:
+        d = asdict(self)
+        d["requires_grad"] = False
+        return d
+
+
+def _slayer():
+    import lava.lib.dl.slayer as slayer  # imported lazily: heavy (torchvision, cv2)
+
+    return slayer
+
+
+class SpikingNet(torch.nn.Module):
+    """Spikes (N, C, H, W, T) -> output spikes (N, classes, T)."""
+
+    def __init__(self, model: str, num_classes: int, in_channels: int, neuron: NeuronConfig | None = None,
+                 weight_scale: float = 2.0):
+        super().__init__()
+        slayer = _slayer()
+        self.input_shape, self.specs = architecture(model, num_classes, in_channels)
+        self.neuron = neuron or NeuronConfig()
+        p = self.neuron.slayer_params()
+        blocks, shape = [], self.input_shape
+        for spec, out_shape in zip(self.specs, shapes(self.input_shape, self.specs)):
+            if isinstance(spec, Flatten):
+                blocks.append(slayer.block.cuba.Flatten())
+            elif isinstance(spec, Conv):
+                blocks.append(slayer.block.cuba.Conv(p, shape[0], spec.out, spec.kernel, stride=spec.stride,
+                                                     padding=spec.padding, weight_scale=weight_scale,
+                                                     delay_shift=False))
+            else:
+                n_in = shape[0] if len(shape) == 1 else int(torch.tensor(shape).prod())
+                blocks.append(slayer.block.cuba.Dense(p, n_in, spec.out, weight_scale=weight_scale,
+                                                      delay_shift=False))
+            shape = out_shape
+        self.blocks = torch.nn.ModuleList(blocks)
+        with torch.no_grad():  # SLAYER neurons learn their shape on the first call; export needs it
+            self.forward(torch.zeros(1, *self.input_shape, 2))
+
+    def forward(self, spikes: torch.Tensor, record: bool = False):
+        x, trace = spikes, []
+        for spec, block in zip(self.specs, self.blocks):
+            if isinstance(spec, Flatten):
+                x = x.reshape(x.shape[0], -1, x.shape[-1])
+            else:
+                x = block(x)
+                trace.append(x)
+        return (x, trace) if record else x
+
+    def transient_state_keys(self) -> set:
+        """Neuron state buffers, batch-shaped after a forward pass: not part of a checkpoint."""
+        return {k for k in self.state_dict() if k.endswith(("current_state", "voltage_state"))}
+
+
+class ANNNet(torch.nn.Module):
+    """The ANN twin: the same topology with ReLU, images (N, C, H, W) -> logits (N, classes)."""
+
+    def __init__(self, model: str, num_classes: int, in_channels: int):
+        super().__init__()
+        self.input_shape, self.specs = architecture(model, num_classes, in_channels)
+        layers, shape = [], self.input_shape
+        out_shapes = shapes(self.input_shape, self.specs)
+        for i, (spec, out_shape) in enumerate(zip(self.specs, out_shapes)):
+            if isinstance(spec, Flatten):
+                layers.append(torch.nn.Flatten())
+            elif isinstance(spec, Conv):
+                layers.append(torch.nn.Conv2d(shape[0], spec.out, spec.kernel, spec.stride, spec.padding, bias=False))
+            else:
+                layers.append(torch.nn.Linear(shape[0], spec.out, bias=False))
+            if not isinstance(spec, Flatten) and i < len(self.specs) - 1:
+                layers.append(torch.nn.ReLU())
+            shape = out_shape
+        self.layers = torch.nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.layers(x)
