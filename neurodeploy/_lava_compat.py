@@ -62,3 +62,16 @@ def install() -> bool:
         return False
     sys.meta_path.insert(0, _VarModelFinder())
     return True
+
+
+def import_slayer():
+    """Import ``lava.lib.dl.slayer`` quietly: it prints a Prophesee notice on stdout and torch logs
+    a CUDA warning, neither of which a CLI user should see. Lazy because it is heavy."""
+    import contextlib
+    import io
+    import logging
+
+    logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
+    with contextlib.redirect_stdout(io.StringIO()):
+        import lava.lib.dl.slayer as slayer
+    return slayer

@@ -34,6 +34,102 @@ def main(debug):
 
 # Commands are added below, one block per verb. Keep each block thin: the work lives in the package.
 
+DATA_DIR = click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+                        help="Data root (overrides NEURODEPLOY_DATA; default: the shipped sample).")
+
+
+# ------------------------------------------------------------------------------------------ data
+@main.group()
+def data():
+    """Data sets: fetch the official files."""
+
+
+@data.command("fetch")
+@click.argument("name")
+@DATA_DIR
+@click.option("--mirror", default=None, help="Base URL of a mirror holding the official file names.")
+@friendly_errors
+def data_fetch(name, data_dir, mirror):
+    """Download data set NAME (mnist | fashion-mnist | cifar10) into the data root, checked."""
+    import os
+
+    from neurodeploy.data.fetch import fetch
+    from neurodeploy.errors import UsageError
+
+    root = data_dir or os.environ.get("NEURODEPLOY_DATA")
+    if not root:
+        raise UsageError("give --data-dir or set NEURODEPLOY_DATA: where should the files go?")
+    folder = fetch(name, root, base_url=mirror)
+    click.echo(f"{name}: checked and stored in {folder}")
+
+
+# ----------------------------------------------------------------------------------------- train
+@main.command()
+@click.option("--dataset", default="fashion-mnist", show_default=True)
+@click.option("--model", default="mlp", show_default=True, help="mlp | conv28 | conv32")
+@click.option("--encoding", default="early_burst", show_default=True,
+              help="direct | poisson | early_burst | late_burst | ttfs | fusion:A+B")
+@click.option("--steps", "-T", default=8, show_default=True, type=int, help="Time steps T.")
+@click.option("--epochs", default=5, show_default=True, type=int)
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Run folder.")
+@click.option("--ann", is_flag=True, help="Train the ANN twin (same topology, ReLU) instead.")
+@click.option("--loss", default="temporal", show_default=True, type=click.Choice(["rate", "temporal"]))
+@click.option("--noise", default=None, help="gaussian:SIGMA input-noise training.")
+@click.option("--adv", default=None, help="fgsm:EPS | pgd:EPS,K adversarial training.")
+@click.option("--batch-size", default=128, show_default=True, type=int)
+@click.option("--lr", default=1e-3, show_default=True, type=float)
+@click.option("--limit", default=None, type=int, help="Use only the first N training images.")
+@click.option("--test-limit", default=None, type=int, help="Use only the first N test images.")
+@click.option("--resume", is_flag=True, help="Continue from the run folder's checkpoint.")
+@DATA_DIR
+@friendly_errors
+def train(dataset, model, encoding, steps, epochs, seed, out_dir, ann, loss, noise, adv, batch_size, lr,
+          limit, test_limit, resume, data_dir):
+    """Train an SNN (or its ANN twin) into run folder OUT."""
+    from neurodeploy.encoding import make_encoder
+    from neurodeploy.training.run import TrainConfig, train as train_run
+
+    cfg = TrainConfig(dataset=dataset, model=model, encoding=make_encoder(encoding).config(), steps=steps,
+                      epochs=epochs, seed=seed, ann=ann, loss=loss, noise=noise, adv=adv, batch_size=batch_size,
+                      lr=lr, limit=limit, test_limit=test_limit)
+    m = train_run(cfg, out_dir, resume=resume, data_dir=data_dir)
+    last = m["epochs"][-1] if m["epochs"] else {}
+    acc = last.get("test_accuracy")
+    click.echo(f"{out_dir}: {len(m['epochs'])} epochs, test accuracy "
+               f"{acc:.4f}" if acc is not None else f"{out_dir}: no epochs run")
+
+
+# ---------------------------------------------------------------------------------- export, info
+@main.command()
+@click.argument("run_dir", type=click.Path())
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="MODEL.net to write.")
+@click.option("--format", "fmt", default="netx", type=click.Choice(["netx"]), show_default=True)
+@click.option("--check-samples", default=16, show_default=True, type=int,
+              help="Test images the artifact must reproduce before it is written (0: skip).")
+@DATA_DIR
+@friendly_errors
+def export(run_dir, out_path, fmt, check_samples, data_dir):
+    """Export training run RUN_DIR to a NetX HDF5 file with its model card."""
+    from neurodeploy.export.exporter import export_run
+    from neurodeploy.export.verify import verifier
+
+    model = export_run(run_dir, out_path, verify=verifier(check_samples, data_dir) if check_samples else None)
+    card = model.card
+    click.echo(f"{out_path}: {len(model.synaptic_layers)} synaptic layers, {card['encoding']['name']} T={card['steps']}, "
+               f"{card.get('verified', 'not verified')}")
+
+
+@main.command()
+@click.argument("model_path", type=click.Path())
+@friendly_errors
+def info(model_path):
+    """Print MODEL.net's model card and layer table."""
+    from neurodeploy.export import netx
+    from neurodeploy.export.describe import describe
+
+    click.echo(describe(netx.read(model_path)))
+
 
 if __name__ == "__main__":
     main()

@@ -41,6 +41,7 @@ class TrainConfig:
     loss: str = "temporal"
     batch_size: int = 128
     lr: float = 1e-3
+    lr_schedule: str = "cosine"  # "cosine" (to 0 over the run's epochs) | "constant"
     limit: int | None = None
     test_limit: int | None = None
     noise: str | None = None
@@ -53,6 +54,8 @@ class TrainConfig:
         make_encoder(self.encoding)
         if self.loss not in LOSSES:
             raise UsageError(f"unknown loss '{self.loss}' (known: {', '.join(LOSSES)})")
+        if self.lr_schedule not in ("cosine", "constant"):
+            raise UsageError(f"unknown lr schedule '{self.lr_schedule}' (cosine | constant)")
         if self.steps < 1 or self.epochs < 0 or self.batch_size < 1:
             raise UsageError("steps and batch size must be >= 1 and epochs >= 0")
         parse_noise(self.noise)
@@ -153,8 +156,12 @@ def evaluate(clf, images: np.ndarray, labels: np.ndarray, batch_size: int = 500)
     return {"test_accuracy": per_step[-1], "test_accuracy_per_step": per_step}
 
 
-def train(cfg: TrainConfig, out_dir, resume: bool = False, data_dir=None, progress: bool | None = None) -> dict:
-    """Train (or resume) a run into ``out_dir``; returns the metrics dict also written to disk."""
+def train(cfg: TrainConfig, out_dir, resume: bool = False, data_dir=None, progress: bool | None = None,
+          stop_after: int | None = None) -> dict:
+    """Train (or resume) a run into ``out_dir``; returns the metrics dict also written to disk.
+
+    ``stop_after``: return after this epoch, as an interruption would (resume continues from it).
+    """
     cfg.validate()
     out = Path(out_dir)
     ckpt_path = out / CHECKPOINT
@@ -162,19 +169,23 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False, data_dir=None, progre
         if not ckpt_path.exists():
             raise BadInputError(f"{ckpt_path}: nothing to resume (no checkpoint)")
         saved = TrainConfig.from_dict(read_json(out / "config.json"), str(out / "config.json"))
-        if {**asdict(saved), "epochs": 0} != {**asdict(cfg), "epochs": 0}:
-            raise UsageError(f"{out / 'config.json'}: resume needs the same settings (only --epochs may change)")
+        if asdict(saved) != asdict(cfg):
+            raise UsageError(f"{out / 'config.json'}: resume needs the same settings as the run")
     out.mkdir(parents=True, exist_ok=True)
 
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
     clf = build_classifier(cfg)
     opt = torch.optim.Adam(clf.net.parameters(), lr=cfg.lr)
+    sched = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(cfg.epochs, 1))
+             if cfg.lr_schedule == "cosine" else None)
     start, history = 0, []
     if resume:
         state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
         load_weights(clf, state["model"], str(ckpt_path))
         opt.load_state_dict(state["optimizer"])
+        if sched is not None and "scheduler" in state:
+            sched.load_state_dict(state["scheduler"])
         start = int(state["epoch"]) + 1
         history = read_json(out / "metrics.json").get("epochs", [])[:start]
 
@@ -185,7 +196,8 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False, data_dir=None, progre
     noise, adv = parse_noise(cfg.noise), parse_adv(cfg.adv)
     show = sys.stderr.isatty() if progress is None else progress
 
-    for epoch in range(start, cfg.epochs):
+    last = cfg.epochs if stop_after is None else min(cfg.epochs, stop_after)
+    for epoch in range(start, last):
         t0 = time.time()
         clf.train()
         order = torch.randperm(len(train_ds), generator=torch.Generator().manual_seed(cfg.seed * 1000 + epoch))
@@ -207,12 +219,15 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False, data_dir=None, progre
             correct += int((cum[..., -1].argmax(1) == y).sum())
             loss_sum += float(loss.detach()) * len(y)
             bar.set_postfix(loss=f"{loss_sum / total:.3f}", acc=f"{correct / total:.3f}")
+        if sched is not None:
+            sched.step()
         ev = evaluate(clf, test_ds.images, test_ds.labels)
         # checkpoint first, then metrics: a crash between them re-runs one epoch, never skips one
         history.append({"epoch": epoch + 1, "loss": loss_sum / max(total, 1), "train_accuracy": correct / max(total, 1),
                         **ev, "seconds": time.time() - t0})
         _atomic_write(ckpt_path, lambda tmp: torch.save(
-            {"model": _checkpoint_state(clf), "optimizer": opt.state_dict(), "epoch": epoch}, tmp))
+            {"model": _checkpoint_state(clf), "optimizer": opt.state_dict(), "epoch": epoch,
+             **({"scheduler": sched.state_dict()} if sched is not None else {})}, tmp))
         write_json(out / "metrics.json", {"epochs": history, "seed": cfg.seed})
         if show:
             tqdm.write(f"epoch {epoch + 1}: loss {history[-1]['loss']:.4f} train {history[-1]['train_accuracy']:.4f} "

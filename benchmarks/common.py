@@ -1,0 +1,39 @@
+"""Shared bits for benchmarks: data root, output folder, JSON writing, a printed table."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "benchmarks" / "out"
+
+
+def data_dir(arg: str | None = None) -> str:
+    d = arg or os.environ.get("NEURODEPLOY_DATA") or str(ROOT.parent / "shared" / "data")
+    if not Path(d).is_dir():
+        raise SystemExit(f"error: data root {d} not found (give --data-dir or set NEURODEPLOY_DATA)")
+    return d
+
+
+def machine() -> dict:
+    return {"python": platform.python_version(), "cpus": os.cpu_count(), "machine": platform.machine()}
+
+
+def write_result(name: str, result: dict) -> Path:
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / f"{name}.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps({**result, "machine": machine()}, indent=2) + "\n")
+    tmp.replace(path)
+    print(f"wrote {path.relative_to(ROOT)}")
+    return path
+
+
+def table(rows: list[dict], cols: list[str]) -> str:
+    w = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in cols}
+    line = "| " + " | ".join(c.ljust(w[c]) for c in cols) + " |"
+    sep = "|" + "|".join("-" * (w[c] + 2) for c in cols) + "|"
+    body = ["| " + " | ".join(str(r.get(c, "")).ljust(w[c]) for c in cols) + " |" for r in rows]
+    return "\n".join([line, sep, *body])

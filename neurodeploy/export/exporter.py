@@ -1,0 +1,124 @@
+"""Trained run -> NetX HDF5 with a model card.
+
+Weights are exported exactly as SLAYER quantises them in the forward pass
+(``quantize_8bit(W, descale=True)``: even integers in [-256, 254]); neurons by their device
+parameters (12-bit decays, threshold mantissa). No ``delay`` fields are written (even all-zero
+delays make Lava ~60x slower, REFERENCE §7). Before the file is renamed into place the caller may
+pass a ``verify`` function that runs the artifact and compares it with the trained model.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from neurodeploy.errors import BadInputError, CheckFailedError, UsageError
+from neurodeploy.export import netx
+from neurodeploy.models.architectures import Conv, Flatten, shapes
+from neurodeploy.models.classifier import SpikingClassifier
+
+QUANTISATION = {
+    "weights": "8-bit signed: even integers in [-256, 254] (SLAYER quantize_8bit, weight = k / 64)",
+    "weight_exponent": 0,
+    "decays": "12-bit (fraction x 4096)",
+    "threshold": "vThMant = threshold x 64, compared as vThMant << 6",
+    "arithmetic": "Lava fixed_pt (Loihi 2) CUBA LIF",
+}
+
+
+def _neuron(block) -> netx.CubaNeuron:
+    p = block.neuron.device_params
+    return netx.CubaNeuron(i_decay=int(p["iDecay"]), v_decay=int(p["vDecay"]), v_th_mant=int(p["vThMant"]),
+                           ref_delay=int(p["refDelay"]), graded_spike=bool(p["gradedSpike"]))
+
+
+def _quantised_weight(block) -> np.ndarray:
+    s = block.synapse
+    with torch.no_grad():
+        w = s.pre_hook_fx(s.weight, descale=True) if s.pre_hook_fx is not None else s.weight
+    w = w.detach().cpu().numpy()
+    return np.ascontiguousarray(w.reshape(w.shape[:-1]) if isinstance(block, _conv_types()) else w.reshape(w.shape[:2]))
+
+
+def _conv_types():
+    from neurodeploy._lava_compat import import_slayer
+
+    return (import_slayer().block.cuba.Conv,)
+
+
+def to_netx(clf: SpikingClassifier, card: dict) -> netx.NetxModel:
+    """Translate a trained :class:`SpikingClassifier` into the NetX dataclasses."""
+    net = clf.net
+    in_shape = tuple(net.input_shape)
+    layers = [netx.InputLayer(shape=in_shape)]
+    for spec, block, shape in zip(net.specs, net.blocks, shapes(in_shape, net.specs)):
+        if isinstance(spec, Flatten):
+            layers.append(netx.FlattenLayer(shape=tuple(shape)))
+        elif isinstance(spec, Conv):
+            layers.append(netx.ConvLayer(weight=_quantised_weight(block), neuron=_neuron(block), shape=tuple(shape),
+                                         stride=(spec.stride,) * 2, padding=(spec.padding,) * 2))
+        else:
+            layers.append(netx.DenseLayer(weight=_quantised_weight(block), neuron=_neuron(block)))
+    return netx.NetxModel(layers=layers, card=card)
+
+
+def model_card(clf: SpikingClassifier, cfg, metrics: dict, versions: dict, classes, image_shape) -> dict:
+    last = metrics["epochs"][-1] if metrics.get("epochs") else {}
+    return {
+        "format": "neurodeploy-model-card/1",
+        "model": cfg.model,
+        "dataset": cfg.dataset,
+        "classes": list(classes),
+        "image_shape": list(image_shape),
+        "encoding": clf.encoder.config(),
+        "steps": clf.steps,
+        "input_shape": list(clf.net.input_shape),
+        "latency_steps": sum(1 for s in clf.net.specs if not isinstance(s, Flatten)),
+        "loss": cfg.loss,
+        "neuron": cfg.neuron,
+        "quantisation": QUANTISATION,
+        "training": {"epochs": len(metrics.get("epochs", [])), "noise": cfg.noise, "adv": cfg.adv,
+                     "batch_size": cfg.batch_size, "lr": cfg.lr, "limit": cfg.limit},
+        "metrics": {"test_accuracy": last.get("test_accuracy"),
+                    "test_accuracy_per_step": last.get("test_accuracy_per_step")},
+        "seed": cfg.seed,
+        "versions": versions,
+        "exported": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+def export_run(run_dir, out_path, verify=None) -> netx.NetxModel:
+    """Export a run to ``out_path``; ``verify(model, tmp_path, clf)`` may raise to refuse the file."""
+    from neurodeploy.data import spec
+    from neurodeploy.training.run import load_run, read_json, versions
+
+    clf = load_run(run_dir)
+    cfg = clf.config
+    if not isinstance(clf, SpikingClassifier):
+        raise UsageError(f"{run_dir}: an ANN twin has no NetX form; export the spiking run")
+    if clf.encoder.analog:
+        raise UsageError(f"{run_dir}: encoding '{clf.encoder.name}' feeds analog currents, not spikes; "
+                         "NetX export needs a spike encoder")
+    metrics = read_json(Path(run_dir) / "metrics.json")
+    ds = spec(cfg.dataset)
+    card = model_card(clf, cfg, metrics, versions(), ds.classes, ds.shape)
+    model = to_netx(clf, card)
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=out.name + ".", suffix=".tmp", dir=out.parent)
+    os.close(fd)
+    try:
+        netx.write(model, tmp)
+        written = netx.read(tmp)
+        if verify is not None:
+            verify(written, tmp, clf)
+        os.replace(tmp, out)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return written
