@@ -7,11 +7,10 @@ W = k/64, k even in [-256, 254]), then CUBA dynamics in SLAYER's fixed-point for
     v[t] = (1 - α_v) v[t-1] + u[t]          (α_v = voltage_decay, 12-bit)
     s[t] = v[t] ≥ θ ;  v[t] = 0 where s[t]
 
-``delay_shift=True`` (SLAYER's default): each synaptic block delays its output by one step, exactly
-the one-step latency per layer that Lava (and Loihi) adds, so the deployed network's output at
-step t equals this model's output at step t, within the same T steps (reset interval T, a power
-of two on hardware). The price: the first spike can reach the output only at step L (the
-number of synaptic layers), which training sees and learns around.
+``delay_shift=False``: the model's output at step t is its response to input steps 0..t. Lava
+adds one step of latency per synaptic layer; the runtime (``neurodeploy.runtime.emu``) indexes
+the deployed network's spikes by the input step that caused them, so deployed ``out[..., t]``
+equals this model's ``out[..., t]`` and a decision after e steps costs e + L Lava steps.
 """
 from __future__ import annotations
 
@@ -60,10 +59,12 @@ class SpikingNet(torch.nn.Module):
                 blocks.append(slayer.block.cuba.Flatten())
             elif isinstance(spec, Conv):
                 blocks.append(slayer.block.cuba.Conv(p, shape[0], spec.out, spec.kernel, stride=spec.stride,
-                                                     padding=spec.padding, weight_scale=weight_scale))
+                                                     padding=spec.padding, weight_scale=weight_scale,
+                                                     delay_shift=False))
             else:
                 n_in = shape[0] if len(shape) == 1 else int(torch.tensor(shape).prod())
-                blocks.append(slayer.block.cuba.Dense(p, n_in, spec.out, weight_scale=weight_scale))
+                blocks.append(slayer.block.cuba.Dense(p, n_in, spec.out, weight_scale=weight_scale,
+                                                      delay_shift=False))
             shape = out_shape
         self.blocks = torch.nn.ModuleList(blocks)
         with torch.no_grad():  # SLAYER neurons learn their shape on the first call; export needs it
