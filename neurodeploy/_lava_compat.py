@@ -1,12 +1,15 @@
-"""Make stock lava-nc 0.10.0 importable on Python >= 3.11.
+"""Make stock lava-nc 0.10.0 importable on Python >= 3.11, and importable late.
 
-Python 3.11 rejects dataclass fields whose default is an unhashable instance.
-``lava/magma/compiler/var_model.py`` declares three dataclasses with
-``x: ByteEncoder = ByteEncoder()`` defaults, so ``import lava.magma...`` fails.
-We do not edit site-packages: a meta-path finder rewrites that one module's
-source in memory to ``field(default_factory=ByteEncoder)`` while it is imported.
-Where the source has no such default (a fixed Lava) or the module is already
-imported, nothing changes.
+1. Python 3.11 rejects dataclass fields whose default is an unhashable instance.
+   ``lava/magma/compiler/var_model.py`` declares three dataclasses with
+   ``x: ByteEncoder = ByteEncoder()`` defaults, so ``import lava.magma...`` fails.
+2. ``lava/magma/runtime/message_infrastructure/multiprocessing.py`` calls
+   ``mp.set_start_method('fork')`` at import, which raises once anything (tqdm's lock, say) has
+   touched the multiprocessing context. It is made ``force=True`` — the same 'fork' context.
+
+We do not edit site-packages: a meta-path finder rewrites those modules' source in memory
+while they are imported. Where the source has no such text (a fixed Lava) or the module is
+already imported, nothing changes.
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ import re
 import sys
 
 TARGET = "lava.magma.compiler.var_model"
+MP_TARGET = "lava.magma.runtime.message_infrastructure.multiprocessing"
 _BAD_DEFAULT = re.compile(r"^(\s+\w+:\s*ByteEncoder\s*=\s*)ByteEncoder\(\)\s*$", re.M)
 
 
@@ -32,10 +36,18 @@ def patch_source(source: str) -> str:
     return "".join(lines)
 
 
+def patch_start_method(source: str) -> str:
+    """Return ``source`` with Lava's import-time ``set_start_method('fork')`` made idempotent."""
+    return source.replace("mp.set_start_method('fork')", "mp.set_start_method('fork', force=True)")
+
+
+PATCHES = {TARGET: patch_source, MP_TARGET: patch_start_method}
+
+
 class _PatchingLoader(importlib.machinery.SourceFileLoader):
     def source_to_code(self, data, path, *, _optimize=-1):  # noqa: D401 - loader hook
         text = importlib.util.decode_source(data) if isinstance(data, bytes) else data
-        return super().source_to_code(patch_source(text), path)
+        return super().source_to_code(PATCHES[self.name](text), path)
 
     def get_code(self, fullname):
         # Bypass the bytecode cache: a cached .pyc holds the unpatched code.
@@ -45,7 +57,7 @@ class _PatchingLoader(importlib.machinery.SourceFileLoader):
 
 class _VarModelFinder(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname, path, target=None):
-        if fullname != TARGET:
+        if fullname not in PATCHES:
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)
         if spec is None or not isinstance(spec.loader, importlib.machinery.SourceFileLoader):

@@ -81,3 +81,9 @@ def test_slayer_network_exported_to_hdf5_runs_in_netx_on_loihi2simcfg(tmp_path):
     # SLAYER's default delay_shift models Lava's one-step latency per layer: same spikes, same steps.
     assert out.sum() > 0
     np.testing.assert_array_equal(out[:, :T], y[0].detach().numpy())
+
+
+def test_start_method_patch_is_idempotent():
+    src = "import multiprocessing as mp\nmp.set_start_method('fork')\n"
+    assert _lava_compat.patch_start_method(src).endswith("mp.set_start_method('fork', force=True)\n")
+    assert _lava_compat.patch_start_method("x = 1\n") == "x = 1\n"

@@ -115,7 +115,8 @@ def export_run(run_dir, out_path, verify=None) -> netx.NetxModel:
         netx.write(model, tmp)
         written = netx.read(tmp)
         if verify is not None:
-            verify(written, tmp, clf)
+            verify(written, tmp, clf)  # may add a "verified" entry to the card, or raise to refuse
+            netx.write(written, tmp)
         os.replace(tmp, out)
     except BaseException:
         if os.path.exists(tmp):

@@ -1,0 +1,44 @@
+"""Export's last check: the written artifact must reproduce the trained model.
+
+The trained SLAYER network and the emulated NetX file (``runtime.emu``, integer-exact to Lava)
+are both run on the first ``n`` test images of the model card's data set, encoded identically.
+Predictions must agree on every sample, else export refuses the file. The fraction of samples
+whose output spike trains are bit-identical is recorded in the model card.
+"""
+from __future__ import annotations
+
+import torch
+
+from neurodeploy.errors import CheckFailedError
+
+
+def compare(model, clf, images_u8, generator_seed: int = 0) -> dict:
+    """Run both sides on uint8 images; returns agreement figures."""
+    from neurodeploy.runtime.emu import emulate
+
+    x = torch.from_numpy(images_u8).float() / 255
+    clf.generator = torch.Generator().manual_seed(generator_seed)
+    with torch.no_grad():
+        spikes = clf.encode(x)
+        ref = clf.net(spikes)
+    out = emulate(model, spikes).spikes.to(ref.dtype)
+    same_pred = (ref.sum(-1).argmax(1) == out.sum(-1).argmax(1))
+    same_train = (ref == out).flatten(1).all(1)
+    return {"samples": len(x), "prediction_agreement": same_pred.float().mean().item(),
+            "identical_spike_trains": same_train.float().mean().item()}
+
+
+def verifier(n: int, data_dir=None):
+    """A ``verify(model, path, clf)`` for :func:`export_run` using ``n`` test images."""
+
+    def verify(model, path, clf):
+        from neurodeploy.data import load_dataset
+
+        ds = load_dataset(model.card["dataset"], "test", data_dir, limit=n)
+        r = compare(model, clf, ds.images, clf.seed)
+        if r["prediction_agreement"] < 1.0:
+            raise CheckFailedError(f"{path}: the exported artifact disagrees with the trained model on "
+                                   f"{1 - r['prediction_agreement']:.1%} of {r['samples']} test images; refusing it")
+        model.card["verified"] = {**r, "data": ds.source}
+
+    return verify
