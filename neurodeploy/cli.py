@@ -77,6 +77,7 @@ def data_fetch(name, data_dir, mirror):
 @click.option("--loss", default="temporal", show_default=True, type=click.Choice(["rate", "temporal"]))
 @click.option("--noise", default=None, help="gaussian:SIGMA input-noise training.")
 @click.option("--adv", default=None, help="fgsm:EPS | pgd:EPS,K adversarial training.")
+@click.option("--mppd", default=None, type=float, help="ρ of the membrane-potential-perturbation penalty.")
 @click.option("--batch-size", default=128, show_default=True, type=int)
 @click.option("--lr", default=1e-3, show_default=True, type=float)
 @click.option("--limit", default=None, type=int, help="Use only the first N training images.")
@@ -84,14 +85,14 @@ def data_fetch(name, data_dir, mirror):
 @click.option("--resume", is_flag=True, help="Continue from the run folder's checkpoint.")
 @DATA_DIR
 @friendly_errors
-def train(dataset, model, encoding, steps, epochs, seed, out_dir, ann, loss, noise, adv, batch_size, lr,
+def train(dataset, model, encoding, steps, epochs, seed, out_dir, ann, loss, noise, adv, mppd, batch_size, lr,
           limit, test_limit, resume, data_dir):
     """Train an SNN (or its ANN twin) into run folder OUT."""
     from neurodeploy.encoding import make_encoder
     from neurodeploy.training.run import TrainConfig, train as train_run
 
     cfg = TrainConfig(dataset=dataset, model=model, encoding=make_encoder(encoding).config(), steps=steps,
-                      epochs=epochs, seed=seed, ann=ann, loss=loss, noise=noise, adv=adv, batch_size=batch_size,
+                      epochs=epochs, seed=seed, ann=ann, loss=loss, noise=noise, adv=adv, mppd=mppd, batch_size=batch_size,
                       lr=lr, limit=limit, test_limit=test_limit)
     m = train_run(cfg, out_dir, resume=resume, data_dir=data_dir)
     last = m["epochs"][-1] if m["epochs"] else {}
@@ -129,6 +130,35 @@ def info(model_path):
     from neurodeploy.export.describe import describe
 
     click.echo(describe(netx.read(model_path)))
+
+
+@main.command("profiles")
+@friendly_errors
+def profiles_cmd():
+    """List hardware profiles: built-in hw_profiles/ plus folders in $NEURODEPLOY_PROFILES."""
+    from neurodeploy.hardware.profiles import format_profiles, list_profiles
+
+    click.echo(format_profiles(list_profiles()))
+
+
+@main.command("fit")
+@click.argument("model_path", type=click.Path())
+@click.option("--target", required=True, help="Profile name (see `neurodeploy profiles`) or a .toml path.")
+@friendly_errors
+def fit_cmd(model_path, target):
+    """Check MODEL.net against a target's limits; exit 1 listing every violation if it does not fit."""
+    from neurodeploy.errors import CheckFailedError
+    from neurodeploy.export import netx
+    from neurodeploy.hardware.fit import fit as fit_model
+    from neurodeploy.hardware.profiles import load_profile
+
+    profile = load_profile(target)
+    report = fit_model(netx.read(model_path), profile, model_path=model_path)
+    click.echo(report.format_table())
+    if not report.fits():
+        n = len(report.violations)
+        raise CheckFailedError(f"{model_path}: does not fit {profile.name} "
+                               f"({n} violation{'s' if n != 1 else ''}, listed above)")
 
 
 if __name__ == "__main__":

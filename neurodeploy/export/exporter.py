@@ -81,7 +81,7 @@ def model_card(clf: SpikingClassifier, cfg, metrics: dict, versions: dict, class
         "loss": cfg.loss,
         "neuron": cfg.neuron,
         "quantisation": QUANTISATION,
-        "training": {"epochs": len(metrics.get("epochs", [])), "noise": cfg.noise, "adv": cfg.adv,
+        "training": {"epochs": len(metrics.get("epochs", [])), "noise": cfg.noise, "adv": cfg.adv, "mppd": cfg.mppd,
                      "batch_size": cfg.batch_size, "lr": cfg.lr, "limit": cfg.limit},
         "metrics": {"test_accuracy": last.get("test_accuracy"),
                     "test_accuracy_per_step": last.get("test_accuracy_per_step")},

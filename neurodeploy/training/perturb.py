@@ -75,3 +75,28 @@ def perturb_batch(clf, x: torch.Tensor, y: torch.Tensor, noise: float | None, ad
     if hasattr(clf, "surrogate"):
         clf.surrogate = old
     return xa.detach()
+
+
+def mppd_penalty(clf, x_clean: torch.Tensor, x_pert: torch.Tensor, y: torch.Tensor, lossf, rho: float):
+    """Membrane-potential-perturbation regularised loss (Ding et al., ICML 2024, "MS-MPPD").
+
+    With I the input current of the last spiking layer, the membrane perturbation between a clean
+    and a perturbed input follows reset-free leaky dynamics ``Y[t] = λ Y[t-1] + (I_clean[t] −
+    I_pert[t])``, λ = 1 − voltage_decay. The loss is
+    ``0.5 CE(clean) + 0.5 CE(perturbed) + ρ · mean(Y²)``. Returns (loss, cumulative clean output).
+    """
+    net = clf.net
+    out_c, trace_c = net(clf.encode(x_clean), record=True)
+    out_p, trace_p = net(clf.encode(x_pert), record=True)
+    last = net.blocks[-1]
+    inp_c = trace_c[-2].reshape(trace_c[-2].shape[0], -1, trace_c[-2].shape[-1])
+    inp_p = trace_p[-2].reshape(inp_c.shape)
+    diff = last.synapse(inp_c) - last.synapse(inp_p)  # (N, classes, T)
+    lam = 1.0 - float(net.neuron.voltage_decay)
+    y_t, acc = torch.zeros_like(diff[..., 0]), []
+    for t in range(diff.shape[-1]):
+        y_t = lam * y_t + diff[..., t]
+        acc.append(y_t)
+    penalty = torch.stack(acc, -1).pow(2).mean()
+    cum_c, cum_p = out_c.cumsum(-1), out_p.cumsum(-1)
+    return 0.5 * lossf(cum_c, y) + 0.5 * lossf(cum_p, y) + rho * penalty, cum_c

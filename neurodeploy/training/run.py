@@ -22,7 +22,7 @@ from neurodeploy.errors import BadInputError, UsageError
 from neurodeploy.models.classifier import ANNClassifier, SpikingClassifier
 from neurodeploy.models.snn import ANNNet, NeuronConfig, SpikingNet
 from neurodeploy.training.losses import LOSSES, accuracy_per_step, loss_fn
-from neurodeploy.training.perturb import perturb_batch, parse_adv, parse_noise
+from neurodeploy.training.perturb import mppd_penalty, parse_adv, parse_noise, perturb_batch
 
 CHECKPOINT = "checkpoint.pt"
 
@@ -46,6 +46,7 @@ class TrainConfig:
     test_limit: int | None = None
     noise: str | None = None
     adv: str | None = None
+    mppd: float | None = None  # ρ of the membrane-perturbation penalty; perturbed input from --adv/--noise (default gaussian 8/255)
     neuron: dict = field(default_factory=lambda: asdict(NeuronConfig()))
     weight_scale: float = 2.0
 
@@ -60,6 +61,8 @@ class TrainConfig:
             raise UsageError("steps and batch size must be >= 1 and epochs >= 0")
         parse_noise(self.noise)
         parse_adv(self.adv)
+        if self.mppd is not None and (self.ann or self.mppd < 0):
+            raise UsageError("--mppd needs a spiking model and ρ >= 0")
         return self
 
     @classmethod
@@ -209,9 +212,13 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False, data_dir=None, progre
             x, y = _to_float(train_ds.images[idx]), torch.from_numpy(train_ds.labels[idx])
             if isinstance(clf, SpikingClassifier):
                 clf.generator = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch * 10_007 + b)
-            x = perturb_batch(clf, x, y, noise, adv, lossf)
-            cum = clf.cumulative(x)
-            loss = lossf(cum, y)
+            if cfg.mppd is not None:
+                x_pert = perturb_batch(clf, x, y, noise if (noise or adv) else 8 / 255, adv, lossf)
+                loss, cum = mppd_penalty(clf, x, x_pert, y, lossf, cfg.mppd)
+            else:
+                x = perturb_batch(clf, x, y, noise, adv, lossf)
+                cum = clf.cumulative(x)
+                loss = lossf(cum, y)
             opt.zero_grad()
             loss.backward()
             opt.step()

@@ -81,3 +81,16 @@ def test_cli_train_and_bad_option(tmp_path):
     assert "1 epochs, test accuracy" in r.output
     r = CliRunner().invoke(main, ["train", "--out", str(tmp_path / "r2"), "--encoding", "morse"])
     assert r.exit_code == 2 and "unknown encoding 'morse'" in r.output
+
+
+def test_robust_training_options_run_and_change_the_model(tmp_path):
+    base = dict(epochs=1, limit=256, test_limit=64, batch_size=64)
+    ref = train(TrainConfig(**base), tmp_path / "ref", progress=False)["epochs"][0]["loss"]
+    for name, extra in {"noise": {"noise": "gaussian:0.1"}, "fgsm": {"adv": "fgsm:0.1"},
+                        "pgd": {"adv": "pgd:0.1,2"}, "mppd": {"mppd": 0.5}}.items():
+        m = train(TrainConfig(**base, **extra), tmp_path / name, progress=False)["epochs"][0]
+        assert m["loss"] != pytest.approx(ref, rel=1e-4), name  # the perturbation reached the loss
+        if name in ("noise", "mppd"):  # adversarial training needs more than 4 batches to learn
+            assert m["test_accuracy"] > 0.2, name
+    with pytest.raises(UsageError, match="bad --adv"):
+        train(TrainConfig(**base, adv="pgd:0.1"), tmp_path / "x", progress=False)
