@@ -74,7 +74,8 @@ class FitReport:
             lines.append(f"violations ({len(self.violations)}):")
             lines += [f"  {v}" for v in self.violations]
         if self.unchecked:
-            lines.append("not checked: " + "; ".join(self.unchecked))
+            lines.append(f"not checked ({len(self.unchecked)}, profile or model card lacks the figure): "
+                         + ", ".join(u.split(" (")[0] for u in self.unchecked))
         lines.append(self.summary())
         return "\n".join(lines)
 

@@ -269,8 +269,10 @@ def read_profile(path) -> Profile:
 
 
 def builtin_dir() -> Path:
-    """The repository's ``hw_profiles/`` folder."""
-    return Path(neurodeploy.__file__).resolve().parents[1] / "hw_profiles"
+    """The repository's ``hw_profiles/`` folder (or ``neurodeploy/hw_profiles/`` in a wheel install)."""
+    package = Path(neurodeploy.__file__).resolve().parent
+    repo = package.parent / "hw_profiles"
+    return repo if repo.is_dir() or not (package / "hw_profiles").is_dir() else package / "hw_profiles"
 
 
 def profile_dirs() -> list:
@@ -292,6 +294,26 @@ def list_profiles() -> list:
             prof = read_profile(p)
             found[prof.name] = prof
     return [found[k] for k in sorted(found)]
+
+
+def format_profiles(profiles: list) -> str:
+    """A table of profiles: name, kind, key figures with their quality, and the source file."""
+    def fig(p: Profile, dotted: str) -> str:
+        q = p.quantity(dotted)
+        return "-" if q is None else q.describe()
+
+    head = ("name", "kind", "synop", "neuron update (inactive)", "MAC", "static", "neurons/core",
+            "cores/chip", "file")
+    rows = [(p.name, p.kind, fig(p, "energy.synop"), fig(p, "energy.neuron_update_inactive"),
+             fig(p, "energy.mac"),
+             fig(p, "energy.static_power"), fig(p, "limits.neurons_per_core"),
+             fig(p, "limits.cores_per_chip"), str(p.path)) for p in profiles]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(head)]
+    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    out = [line(head), line(["-" * w for w in widths])] + [line(r) for r in rows]
+    out.append("quality: primary = originator's own document/code; secondary = quoted, not re-checked; "
+               "proxy = stand-in. Energies computed from these are modelled, not measured.")
+    return "\n".join(out)
 
 
 def load_profile(name_or_path) -> Profile:
