@@ -116,9 +116,11 @@ def export(run_dir, out_path, fmt, check_samples, data_dir):
     from neurodeploy.export.verify import verifier
 
     model = export_run(run_dir, out_path, verify=verifier(check_samples, data_dir) if check_samples else None)
-    card = model.card
-    click.echo(f"{out_path}: {len(model.synaptic_layers)} synaptic layers, {card['encoding']['name']} T={card['steps']}, "
-               f"{card.get('verified', 'not verified')}")
+    card, v = model.card, model.card.get("verified")
+    check = (f"verified on {v['samples']} test images: predictions agree {v['prediction_agreement']:.1%}, "
+             f"identical spike trains {v['identical_spike_trains']:.1%}") if v else "not verified"
+    click.echo(f"{out_path}: {len(model.synaptic_layers)} synaptic layers, {card['encoding']['name']} "
+               f"T={card['steps']}; {check}")
 
 
 @main.command()

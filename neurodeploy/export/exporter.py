@@ -8,14 +8,13 @@ pass a ``verify`` function that runs the artifact and compares it with the train
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from neurodeploy.atomic import atomic_path
 from neurodeploy.errors import BadInputError, CheckFailedError, UsageError
 from neurodeploy.export import netx
 from neurodeploy.models.architectures import Conv, Flatten, shapes
@@ -107,19 +106,10 @@ def export_run(run_dir, out_path, verify=None) -> netx.NetxModel:
     ds = spec(cfg.dataset)
     card = model_card(clf, cfg, metrics, versions(), ds.classes, ds.shape)
     model = to_netx(clf, card)
-    out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=out.name + ".", suffix=".tmp", dir=out.parent)
-    os.close(fd)
-    try:
+    with atomic_path(out_path) as tmp:
         netx.write(model, tmp)
         written = netx.read(tmp)
         if verify is not None:
             verify(written, tmp, clf)  # may add a "verified" entry to the card, or raise to refuse
             netx.write(written, tmp)
-        os.replace(tmp, out)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     return written

@@ -22,8 +22,6 @@ a problem raises :class:`NetxFormatError` naming the file, the layer and the fau
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
@@ -31,6 +29,7 @@ from typing import Any, Union
 import h5py
 import numpy as np
 
+from neurodeploy.atomic import atomic_path
 from neurodeploy.errors import BadInputError
 
 SUPPORTED = ("input", "dense", "conv", "flatten")
@@ -178,22 +177,13 @@ def _write_layer(g: h5py.Group, layer) -> None:
 
 def write(model: NetxModel, path) -> Path:
     """Write ``model`` to ``path`` atomically (temp file in the same folder, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".tmp", prefix=path.name + ".", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as f:
             lg = f.create_group("layer")
             for i, layer in enumerate(model.layers):
                 _write_layer(lg.create_group(str(i)), layer)
             f.create_dataset("model_card", data=json.dumps(model.card, sort_keys=True))
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return Path(path)
 
 
 # ----------------------------------------------------------------------------------- reading

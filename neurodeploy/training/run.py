@@ -4,10 +4,8 @@ and ``checkpoint.pt`` (weights + optimiser, written every epoch, loaded with ``w
 from __future__ import annotations
 
 import json
-import os
 import platform
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -16,6 +14,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from neurodeploy.atomic import atomic_path, write_json
 from neurodeploy.data import load_dataset, spec
 from neurodeploy.encoding import make_encoder
 from neurodeploy.errors import BadInputError, UsageError
@@ -114,19 +113,8 @@ def load_weights(clf, state: dict, source: str) -> None:
 
 
 def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def write_json(path: Path, obj) -> None:
-    _atomic_write(Path(path), lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=2, sort_keys=False) + "\n"))
 
 
 def read_json(path: Path) -> dict:
