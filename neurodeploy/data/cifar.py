@@ -26,6 +26,7 @@ _ALLOWED = {
     ("numpy._core.multiarray", "scalar"),
     ("builtins", "list"),
     ("builtins", "dict"),
+    ("_codecs", "encode"),  # protocol-2 pickles rebuild bytes with it; it only encodes text
 }
 
 
