@@ -14,7 +14,7 @@ $(STAMP): requirements.txt setup.cfg pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.14.1 torchvision==0.29.1
 	$(BIN)/pip install -q -r requirements.txt
-	$(BIN)/pip install -q --no-deps --ignore-requires-python lava-nc==0.10.0 lava-dl==0.6.0
+	$(BIN)/pip install -q --no-deps --ignore-requires-python lava-nc==0.10.0 lava-dl==0.6.0 torchattacks==3.5.1
 	$(BIN)/pip install -q --no-deps -e .
 	touch $(STAMP)
 

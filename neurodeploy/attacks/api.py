@@ -1,0 +1,135 @@
+"""``neurodeploy attack`` as a function: load a run (and its export, and a transfer source),
+attack it, return an :class:`~neurodeploy.attacks.report.AttackReport`.
+
+:func:`evaluate` does the work on any :class:`~neurodeploy.attacks.target.Target` and image
+tensor (tests use it with hand-made models); :func:`attack` adds loading and files.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from neurodeploy.attacks.checks import CHECK_NAMES, SKIPPED, Check
+from neurodeploy.attacks.report import AttackReport, write_report
+from neurodeploy.attacks.suite import (AttackConfig, plan, primary, large_eps_value, masking_checks, run_eps,
+                                       run_member, MemberResult)
+from neurodeploy.attacks.target import Target
+from neurodeploy.errors import UsageError
+
+
+def _model_info(target: Target, cfg: AttackConfig) -> dict:
+    clf = target.clf
+    conf = getattr(clf, "config", None)
+    info = {"kind": "snn" if target.is_snn else "ann", "model": getattr(conf, "model", None),
+            "dataset": getattr(conf, "dataset", None), "exit_rule": str(target.rule_in_force),
+            "stochastic": target.stochastic}
+    if target.is_snn:
+        info.update(encoding=clf.encoder.name, encoder=clf.encoder.config(), steps=clf.steps,
+                    eot=(cfg.eot if cfg.eot is not None else 10) if target.stochastic else 1,
+                    surrogate_trained={"tau_grad": conf.neuron.get("tau_grad"), "scale_grad": conf.neuron.get("scale_grad")}
+                    if conf is not None else None)
+    return info
+
+
+def evaluate(target: Target, x: torch.Tensor, y: torch.Tensor, cfg: AttackConfig, deployed=None,
+             transfer: Target | None = None, progress=None, run: str = "(model)") -> AttackReport:
+    """Attack images ``x`` (N, C, H, W) in [0, 1] with labels ``y`` as ``cfg`` says."""
+    cfg.validate()
+    t0 = time.perf_counter()
+    idx = torch.arange(x.shape[0])
+    clean_ok = target.correct(x, y, idx)
+    dep_clean = deployed.correct(x, y, idx) if deployed is not None else None
+    members = plan(cfg, target, transfer)
+    notes = []
+    if not target.is_snn and not target.rule.is_off:
+        notes.append(f"exit rule {target.rule} ignored: the ANN decides in one step")
+    if target.stochastic:
+        notes.append(f"stochastic encoder: gradients averaged over {_model_info(target, cfg)['eot']} seeded draws (EOT); "
+                     "decisions use one fixed evaluation draw per sample")
+    if transfer is not None:
+        notes.append("transfer: PGD on the source model's exact gradient (its final output), judged on this model")
+    results = []
+    for eps in cfg.eps:
+        r = run_eps(members, target, x, y, idx, clean_ok, eps, cfg, deployed, dep_clean, transfer, progress)
+        if deployed is not None and cfg.sim_samples > 0:
+            r.sim = _sim_check(deployed, members, r, target, x, y, idx, eps, cfg, transfer)
+        results.append(r)
+    clean_acc = float(clean_ok.float().mean())
+    large, main = None, primary(members)
+    if cfg.checks:
+        large = _large_eps(main, target, x, y, idx, clean_ok, cfg, transfer)
+        checks = masking_checks(results, clean_acc, x.shape[0], large, main.name)
+    else:
+        checks = [Check(name, SKIPPED, "checks turned off for this run") for name in CHECK_NAMES]
+    return AttackReport(run=run, model=_model_info(target, cfg), config=_config_dict(cfg), n=int(x.shape[0]),
+                        clean_accuracy=clean_acc, results=results, checks=checks, large_eps=large,
+                        clean_deployed_accuracy=float(dep_clean.float().mean()) if dep_clean is not None else None,
+                        deployed=str(deployed.path) if deployed is not None else None, labels=y.tolist(),
+                        seconds=time.perf_counter() - t0, notes=notes)
+
+
+def _large_eps(main, target, x, y, idx, clean_ok, cfg, transfer) -> MemberResult:
+    """The large-ε check: re-run the main white-box attack on every clean-correct sample."""
+    big = large_eps_value(cfg, x[0].numel())
+    sel = clean_ok.nonzero().squeeze(1)
+    t0 = time.perf_counter()
+    broken = ~clean_ok.clone()
+    calls = 0
+    if sel.numel():
+        res = run_member(main, target, x[sel], y[sel], idx[sel], big, cfg, transfer, None)
+        broken[sel] = res.broken
+        calls = res.calls
+    return MemberResult(name=main.name, method=main.method, gradient=str(main.spec) if main.spec else None,
+                        at=main.at, steps=main.steps, restarts=main.restarts, role="check", standalone=True,
+                        eps=big, attacked=int(sel.numel()), broke=int(broken[sel].sum()), new=0,
+                        robust_accuracy=float(1 - broken.float().mean()), deployed_robust_accuracy=None,
+                        seconds=time.perf_counter() - t0, calls=calls)
+
+
+def _config_dict(cfg: AttackConfig) -> dict:
+    d = asdict(cfg)
+    d["eps"] = list(cfg.eps)
+    d["steps"] = cfg.k
+    return d
+
+
+def _sim_check(deployed, members, r, target, x, y, idx, eps, cfg, transfer) -> dict:
+    """Lava ``sim`` on the first few images of the main attack (nice-to-have; errors are reported, not raised)."""
+    k = min(cfg.sim_samples, x.shape[0])
+    try:
+        main = primary(members)
+        res = run_member(main, target, x[:k], y[:k], idx[:k], eps, cfg, transfer, None)
+        return deployed.simulate_sample(res.x_adv, idx[:k])
+    except Exception as e:  # Lava missing or broken: the rest of the report stands
+        return {"samples": k, "error": f"{type(e).__name__}: {e}"[:200]}
+
+
+def attack(run_dir, cfg: AttackConfig, out_dir=None, progress=None) -> AttackReport:
+    """Attack training run ``run_dir`` (CLI ``neurodeploy attack``); writes files when ``out_dir``."""
+    from neurodeploy.attacks.deployed import load_deployed
+    from neurodeploy.data import load_dataset
+    from neurodeploy.training.run import load_run, versions
+
+    cfg.validate()
+    clf = load_run(run_dir)
+    target = Target(clf, cfg.exit, cfg.seed)
+    transfer = None
+    if cfg.transfer_from:
+        src = load_run(cfg.transfer_from)
+        if src.config.dataset != clf.config.dataset:
+            raise UsageError(f"{cfg.transfer_from}: trained on {src.config.dataset}, the attacked run on "
+                             f"{clf.config.dataset}")
+        transfer = Target(src, "off", cfg.seed)
+    deployed = load_deployed(cfg.deployed, target, target.rule, cfg.seed) if cfg.deployed else None
+    ds = load_dataset(clf.config.dataset, "test", cfg.data_dir, cfg.limit)
+    x = torch.from_numpy(ds.images).float().div_(255.0)
+    y = torch.from_numpy(ds.labels).to(torch.int64)
+    rep = evaluate(target, x, y, cfg, deployed, transfer, progress, run=str(run_dir))
+    rep.versions = versions()
+    rep.notes.append(f"data: {ds.source} (first {len(ds)} test images)")
+    if out_dir is not None:
+        write_report(rep, Path(out_dir))
+    return rep

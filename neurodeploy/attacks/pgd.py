@@ -1,0 +1,134 @@
+"""FGSM and PGD (L∞ / L2) with random restarts, early stopping per sample and EOT gradients.
+
+PGD (Madry et al. 2018): from a random point of the ball (or from x for FGSM), ``x ← Π(x + α·
+dir(∇L))`` for K steps, α = 2.5 ε / K by default (FGSM: one step of α = ε, no random start).
+Every iterate is judged with the *target's exact decision* (its evaluation draw and exit rule);
+a sample counts as broken at the first iterate that the target gets wrong, and is then dropped
+from the batch. Unbroken samples return their highest-loss iterate. The gradient may come from
+another model (transfer attack): the oracle's source differs from the judged target.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import torch
+
+from neurodeploy.attacks.oracle import Oracle
+from neurodeploy.attacks.projection import ascent_step, check_norm, project, random_corner, random_start
+from neurodeploy.attacks.target import Target
+from neurodeploy.errors import UsageError
+
+
+@dataclass
+class AttackResult:
+    """Adversarial images of one attack run and the samples they break.
+
+    ``x_adv`` (N, C, H, W) in the ε-ball and [0, 1]; ``broken`` bool (N,): the target's exact
+    decision on ``x_adv`` is wrong; ``seconds`` wall time; ``calls`` gradient or forward passes
+    of (sub-)batches.
+    """
+
+    x_adv: torch.Tensor
+    broken: torch.Tensor
+    seconds: float = 0.0
+    calls: int = 0
+
+
+@dataclass(frozen=True)
+class PGDConfig:
+    """Budget and schedule of FGSM/PGD; ``step_size`` None = 2.5 ε / steps (ε for one step)."""
+
+    eps: float
+    steps: int = 10
+    restarts: int = 1
+    norm: str = "linf"
+    step_size: float | None = None
+    random_start: bool = True
+    seed: int = 0
+
+    def __post_init__(self):
+        check_norm(self.norm)
+        if self.eps < 0 or self.steps < 1 or self.restarts < 1:
+            raise UsageError("attack needs eps >= 0, steps >= 1 and restarts >= 1")
+
+    @property
+    def alpha(self) -> float:
+        if self.step_size is not None:
+            return float(self.step_size)
+        return float(self.eps) if self.steps == 1 else 2.5 * float(self.eps) / self.steps
+
+
+def fgsm_config(eps: float, norm: str = "linf", seed: int = 0) -> PGDConfig:
+    return PGDConfig(eps=eps, steps=1, restarts=1, norm=norm, random_start=False, seed=seed)
+
+
+def pgd(oracle: Oracle, target: Target, x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor,
+        cfg: PGDConfig, progress=None) -> AttackResult:
+    """Run PGD on ``target`` with gradients from ``oracle``; ``progress(k)`` after every k passes."""
+    t0 = time.perf_counter()
+    N = x.shape[0]
+    x_out = x.clone()
+    broken = torch.zeros(N, dtype=torch.bool)
+    best_loss = torch.full((N,), -float("inf"), dtype=x.dtype)
+    exact = oracle.exact_for(target)
+    calls = 0
+
+    def judge(xa, act, out):
+        nonlocal calls
+        if exact and out is not None:
+            return target.decide_cumulative(out.cum) == y[act]
+        calls += 1
+        return target.correct(xa, y[act], idx[act])
+
+    for restart in range(cfg.restarts):
+        act = (~broken).nonzero().squeeze(1)
+        if act.numel() == 0:
+            break
+        x0 = x[act]
+        if cfg.random_start and cfg.eps > 0:
+            xa = per_sample(random_start, x0, idx[act], cfg.eps, cfg.norm, cfg.seed * 1_000 + restart)
+        else:
+            xa = x0.clone()
+        for _k in range(cfg.steps):
+            out = oracle(xa, y[act])
+            calls += 1
+            ok = judge(xa, act, out)
+            better = out.loss > best_loss[act]
+            upd = act[better]
+            x_out[upd], best_loss[upd] = xa[better], out.loss[better]
+            hit = ~ok
+            x_out[act[hit]] = xa[hit]
+            broken[act[hit]] = True
+            keep = ok
+            act, xa, x0, g = act[keep], xa[keep], x0[keep], out.grad[keep]
+            if progress is not None:
+                progress(1)
+            if act.numel() == 0:
+                break
+            xa = project(ascent_step(xa, g, cfg.alpha, cfg.norm), x0, cfg.eps, cfg.norm)
+        if act.numel():
+            ok = judge(xa, act, None)
+            hit = ~ok
+            x_out[act[hit]] = xa[hit]
+            broken[act[hit]] = True
+    return AttackResult(x_out, broken, time.perf_counter() - t0, calls)
+
+
+def sample_generator(seed: int, index: int) -> torch.Generator:
+    """Randomness of one sample, independent of the batch it is attacked in."""
+    return torch.Generator().manual_seed((int(seed) * 2_654_435_761 + int(index) * 40_503 + 12_345) % (1 << 63))
+
+
+def per_sample(fn, x: torch.Tensor, idx: torch.Tensor, eps: float, norm: str, seed: int) -> torch.Tensor:
+    """Apply a random ``fn(x_i, eps, norm, generator)`` sample by sample with per-sample generators."""
+    return torch.cat([fn(x[i:i + 1], eps, norm, sample_generator(seed, int(j))) for i, j in enumerate(idx.tolist())])
+
+
+def random_noise(target: Target, x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor, eps: float,
+                 norm: str = "linf", seed: int = 0) -> AttackResult:
+    """Baseline for the masking check: one draw of full-budget random noise (L∞: ±ε per pixel)."""
+    t0 = time.perf_counter()
+    xa = per_sample(random_corner, x, idx, eps, norm, seed * 7 + 3) if eps > 0 else x.clone()
+    broken = ~target.correct(xa, y, idx)
+    return AttackResult(xa, broken, time.perf_counter() - t0, 1)
