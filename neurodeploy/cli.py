@@ -163,5 +163,109 @@ def fit_cmd(model_path, target):
                                f"({n} violation{'s' if n != 1 else ''}, listed above)")
 
 
+# ---------------------------------------------------------------------------------------- attack
+@main.command("attack")
+@click.argument("run_dir", type=click.Path())
+@click.option("--attack", "method", default="suite", show_default=True,
+              type=click.Choice(["fgsm", "pgd", "apgd-ce", "apgd-dlr", "square", "suite"]))
+@click.option("--eps", required=True, help="Budget(s) ε in pixel units, comma separated: 0.05,0.1 or 8/255.")
+@click.option("--steps", type=int, default=None,
+              help="Iterations per restart (default: fgsm 1, pgd 20, apgd 100, suite 50; square: --queries).")
+@click.option("--restarts", type=int, default=1, show_default=True, help="Random restarts.")
+@click.option("--eot", type=int, default=None, help="EOT draws per gradient for stochastic encoders (default 10).")
+@click.option("--norm", type=click.Choice(["linf", "l2"]), default="linf", show_default=True)
+@click.option("--limit", type=int, default=1000, show_default=True, help="Attack the first N test images.")
+@click.option("--exit", "exit_rule", default="off", show_default=True,
+              help="The model's early-exit rule: margin:M[,min=S] | confidence:P[,min=S] | off.")
+@click.option("--deployed", type=click.Path(dir_okay=False), default=None,
+              help="MODEL.net exported from RUN_DIR: also judge the adversarial images on it (emulator).")
+@click.option("--transfer-from", type=click.Path(file_okay=False), default=None,
+              help="Run folder of a source model (e.g. the ANN twin) for a transfer attack.")
+@click.option("--grad", default="ste", show_default=True,
+              help="SNN attack gradient ENC[+NEURON[:WIDTH]]: ENC ste|spike, NEURON slayer|rect|triangle|sigmoid|bptr.")
+@click.option("--loss-at", "at", type=click.Choice(["exit", "prefix", "final"]), default="exit", show_default=True,
+              help="Output the loss reads: the exit step, the sum over all prefixes, or step T.")
+@click.option("--queries", type=int, default=1000, show_default=True, help="Square attack queries.")
+@click.option("--full", is_flag=True, help="Suite: run every attack on every sample (slower; each row its own accuracy).")
+@click.option("--sim-samples", type=int, default=0, show_default=True,
+              help="With --deployed: also run this many adversarial images on Lava sim.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@DATA_DIR
+@click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
+              help="Folder for attack.json, attack.md and attack.png.")
+@friendly_errors
+def attack_cmd(run_dir, method, eps, steps, restarts, eot, norm, limit, exit_rule, deployed, transfer_from, grad,
+               at, queries, full, sim_samples, seed, data_dir, out_dir):
+    """Attack training run RUN_DIR (SNN or ANN twin); masking checks are flagged, not fatal."""
+    from neurodeploy.attacks import AttackConfig, attack, parse_eps
+
+    cfg = AttackConfig(attack=method, eps=parse_eps(eps), steps=steps, restarts=restarts, eot=eot, norm=norm,
+                       limit=limit, exit=exit_rule, deployed=deployed, transfer_from=transfer_from, seed=seed,
+                       grad=grad, at=at, queries=queries, full=full, sim_samples=sim_samples, data_dir=data_dir)
+    rep = attack(run_dir, cfg, out_dir=out_dir)
+    click.echo(rep.summary() + (f" -> {rep.files['md']}" if rep.files else ""))
+    for c in rep.failed_checks:
+        click.echo(f"warning: masking check FAILED: {c.name}: {c.detail}", err=True)
+
+
+# ---------------------------------------------------------------------------------------- report
+@main.command("report")
+@click.argument("model_path", type=click.Path())
+@click.option("--target", required=True, help="Profile name (see `neurodeploy profiles`) or a .toml path.")
+@click.option("--backend", default="emu", show_default=True, type=click.Choice(["emu", "sim"]),
+              help="emu: integer-exact emulator; sim: Lava CPU simulator (slow; small --limit).")
+@click.option("--dataset", default=None, help="Data set to run (default: the model card's).")
+@click.option("--limit", type=int, default=1000, show_default=True, help="Use the first N test images.")
+@click.option("--exit", "exit_rule", default="margin:2,min=2", show_default=True,
+              help="Early-exit rule compared with running all T steps: margin:M[,min=S] | confidence:P[,min=S] | off.")
+@click.option("--seed", type=int, default=None, help="Encoder seed (default: the model card's).")
+@DATA_DIR
+@click.option("--out", "out_dir", default=None, type=click.Path(),
+              help="Folder for report.json, report.md and the PNG plots (written atomically).")
+@friendly_errors
+def report_cmd(model_path, target, backend, dataset, limit, exit_rule, seed, data_dir, out_dir):
+    """Modelled energy and latency of MODEL.net on a target, with and without early exit."""
+    from neurodeploy.report import make_report
+
+    rep = make_report(model_path, target, backend=backend, dataset=dataset, limit=limit, exit_rule=exit_rule,
+                      data_dir=data_dir, seed=seed, out=out_dir)
+    click.echo(rep.summary())
+
+
+# ------------------------------------------------------------------------------------------- run
+@main.command("run")
+@click.argument("model_path", type=click.Path())
+@click.option("--backend", default="emu", show_default=True, type=click.Choice(["emu", "sim", "loihi2"]),
+              help="emu: integer-exact emulator; sim: Lava CPU simulator; loihi2: Loihi 2 chip.")
+@click.option("--dataset", default=None, help="Data set to run (default: the model card's).")
+@click.option("--limit", type=int, default=None, help="Use the first N test images (default: all).")
+@click.option("--exit", "exit_rule", default="off", show_default=True,
+              help="Early-exit rule: margin:M[,min=S] | confidence:P[,min=S] | off.")
+@click.option("--out", "out_path", default=None, type=click.Path(dir_okay=False),
+              help="Write per-sample results and the summary as JSON (atomically).")
+@click.option("--seed", type=int, default=None, help="Encoder seed (default: the model card's).")
+@DATA_DIR
+@friendly_errors
+def run_cmd(model_path, backend, dataset, limit, exit_rule, out_path, seed, data_dir):
+    """Run MODEL.net on test images: accuracy, exit steps and throughput."""
+    from neurodeploy.export import netx
+    from neurodeploy.runtime.api import encode_dataset_for_model, run_model
+    from neurodeploy.runtime.exit_rules import ExitRule
+
+    rule = ExitRule.parse(exit_rule)
+    model = netx.read(model_path)
+    if backend == "loihi2":
+        from neurodeploy.runtime.loihi2 import require
+
+        require()
+    spikes, labels = encode_dataset_for_model(model, dataset, "test", limit, data_dir, seed)
+    result = run_model(model, spikes, labels, backend=backend, exit_rule=rule, path=model_path)
+    result.meta.update({"dataset": dataset or model.card.get("dataset"), "limit": limit,
+                        "seed": seed if seed is not None else model.card.get("seed")})
+    click.echo(result.summary_line())
+    if out_path:
+        result.write_json(out_path)
+
+
 if __name__ == "__main__":
     main()

@@ -14,14 +14,20 @@ neuron (what neurodeploy exports) its phase is one step early for the first laye
 resets all state at once, so each sample starts from the zero state of a fresh network — the
 convention :mod:`neurodeploy.runtime.emu` reproduces (step alignment: see there).
 
-Measured alternatives (784-64-10 net, this machine): resetting by host ``Var.set`` after a pause
-per sample costs ~2 ms per Var plus a pause/resume (~3-5 ms) per sample because Lava moves
-arrays one element per message; the in-simulation RefPort reset costs ~0.3 ms per sample.
+Measured on this (shared, 2-core) machine with a 784-64-10 net, T = 16: a host loop that
+resets by ``Var.set`` (u, v, buffer of both layers) costs 8.6 ms per sample for the sets alone
+(Lava moves arrays one element per message) on top of ~17 ms per ``run(RunSteps(18))``; the
+RefPort reset inside the simulation was not measurable against step-time noise (300 samples
+with and without it: 6.5-7.4 s either way). Steady state is ~1.2 ms per Lava step, i.e.
+~45 samples/s at T = 16 without early exit; startup (imports, compile, process launch)
+~0.5-3.5 s per call.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -101,6 +107,9 @@ def simulate(path, spikes, exit_rule="off", record: bool = False, progress=None,
         return SimResult(torch.zeros((0, C, T), dtype=torch.uint8), np.zeros(0, np.int64),
                          np.zeros(0, np.int64), 0, 0.0, [] if record else None, [] if record else None)
 
+    from neurodeploy._lava_compat import import_slayer
+
+    import_slayer()                       # quietly: it prints a notice on stdout
     from lava.lib.dl import netx
     from lava.magma.core.run_conditions import RunSteps
     from lava.magma.core.run_configs import Loihi2SimCfg
@@ -108,7 +117,7 @@ def simulate(path, spikes, exit_rule="off", record: bool = False, progress=None,
     from neurodeploy.runtime.lava_procs.driver import SampleDriver
 
     workdir = tempfile.mkdtemp(prefix="neurodeploy-sim-")
-    net = None
+    net = driver = None
     stop_watch = threading.Event()
     watcher = None
     try:
@@ -127,7 +136,8 @@ def simulate(path, spikes, exit_rule="off", record: bool = False, progress=None,
                                       mode="w+", shape=(N, int(sum(sizes))))
 
         try:
-            net = netx.hdf5.Network(net_config=str(path))
+            with contextlib.redirect_stdout(sys.stderr):   # NetX prints weight-clipping warnings
+                net = netx.hdf5.Network(net_config=str(path))
         except Exception as e:  # NetX raises assorted errors on files it cannot build
             raise netx_format.NetxFormatError(f"{path}: Lava NetX cannot build the network ({e})") from None
         if len(net.layers) != L:
@@ -170,11 +180,13 @@ def simulate(path, spikes, exit_rule="off", record: bool = False, progress=None,
         budget = N * (T + L) + 2
         rounds = 0
         while int(status[0]) < N:
-            driver.run(condition=RunSteps(num_steps=budget), run_cfg=cfg)
+            _run(driver, RunSteps(num_steps=budget), cfg)
             rounds += 1
             if rounds > 3:
                 raise RuntimeError("Lava simulation did not finish all samples")
         wall = time.perf_counter() - t0
+        started = int(status[3]) / 1e9
+        steady = max(0.0, time.time() - started) if started > 0 else None
         stop_watch.set()
         if progress is not None:
             progress(int(status[0]))
@@ -182,7 +194,9 @@ def simulate(path, spikes, exit_rule="off", record: bool = False, progress=None,
         res = np.array(result)
         sim = SimResult(spikes=out_counts, prediction=res[:, 0].copy(), exit_step=res[:, 1].copy(),
                         lava_steps=int(status[1]), wall_time=wall,
-                        info={"resets": int(status[2]), "latency": L, "workdir": None})
+                        info={"resets": int(status[2]), "latency": L,
+                              "startup_s": (wall - steady) if steady is not None else None,
+                              "simulate_s": steady})
         if record:
             ls = np.array(layer_steps).astype(np.int64)
             ln = np.array(layer_neurons).astype(np.int64)
@@ -196,17 +210,48 @@ def simulate(path, spikes, exit_rule="off", record: bool = False, progress=None,
         if watcher is not None:
             watcher.join(timeout=2)
         if net is not None:
-            try:
-                net.stop()
-            except Exception:
-                pass
+            _stop(driver if driver is not None else net)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _stop(proc) -> None:
+    """Stop the runtime of ``proc`` (the process ``run`` was called on holds it)."""
+    rt = getattr(proc, "runtime", None)
+    if rt is None:
+        return
+    try:
+        proc.stop()
+    except Exception:  # a runtime that failed to start has nothing left to stop
+        pass
+
+
+def _run(proc, condition, cfg) -> None:
+    """``proc.run`` with the model processes' exceptions in the message (Lava only logs them)."""
+    try:
+        proc.run(condition=condition, run_cfg=cfg)
+    except RuntimeError as e:
+        details = []
+        rt = getattr(proc, "runtime", None)
+        infra = getattr(rt, "_messaging_infrastructure", None)
+        for actor in getattr(infra, "actors", []) or []:
+            try:
+                exc = actor.exception
+            except Exception:
+                exc = None
+            if exc:
+                tb = str(exc[1]).strip().splitlines()
+                details.append(tb[-1] if tb else str(exc[0]))
+        raise RuntimeError(f"Lava simulation failed: {'; '.join(details) or e}") from e
 
 
 def ensure_netx_buildable(path) -> None:
     """Raise NetxFormatError if Lava NetX cannot build ``path`` (no simulation)."""
+    from neurodeploy._lava_compat import import_slayer
+
+    import_slayer()
     from lava.lib.dl import netx
     try:
-        netx.hdf5.Network(net_config=str(path))
+        with contextlib.redirect_stdout(sys.stderr):
+            netx.hdf5.Network(net_config=str(path))
     except Exception as e:
         raise netx_format.NetxFormatError(f"{path}: Lava NetX cannot build the network ({e})") from None

@@ -112,11 +112,10 @@ class PySampleDriverModel(PyLoihiProcessModel):
         self.status = np.memmap(os.path.join(wd, "status.i64"), dtype=np.int64, mode="r+",
                                 shape=(4,))
         self.ref_shapes = [tuple(s) for s in p["ref_shapes"]]
-        self.refs = [getattr(self, f"ref_{i}") for i in range(len(self.ref_shapes))]
         self.zeros = [np.zeros(s, dtype=np.int32) for s in self.ref_shapes]
         self.rec_shapes = [tuple(s) for s in p["rec_shapes"]]
-        self.recs = [getattr(self, f"rec_{i}") for i in range(len(self.rec_shapes))]
-        self.record = bool(self.recs)
+        self.refs, self.recs = None, None    # ports are attached after __init__
+        self.record = bool(self.rec_shapes)
         if self.record:
             sizes = [int(np.prod(s)) for s in self.rec_shapes]
             self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
@@ -135,7 +134,12 @@ class PySampleDriverModel(PyLoihiProcessModel):
         self.steps_run = 0
 
     def run_spk(self):
+        if self.refs is None:
+            self.refs = [getattr(self, f"ref_{i}") for i in range(len(self.ref_shapes))]
+            self.recs = [getattr(self, f"rec_{i}") for i in range(len(self.rec_shapes))]
         self.steps_run += 1
+        if self.steps_run == 1:
+            self.status[3] = time.time_ns()   # first simulated step: startup is over
         if self.all_done:
             self.s_out.send(self.zero_in)
             self.a_in.recv()
@@ -171,6 +175,7 @@ class PySampleDriverModel(PyLoihiProcessModel):
         self.result[j, 1] = exit_step
         if self.record:
             self.layer_neurons[j] = self.neuron_buf[:exit_step].sum(axis=0)
+            self.layer_steps[j, exit_step:] = 0     # in-flight steps past the exit do not count
             self.neuron_buf[:] = 0
         self.j += 1
         self.lam = 0

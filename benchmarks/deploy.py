@@ -1,0 +1,115 @@
+"""Issue 4 targets: emu == sim parity, SLAYER agreement, emu throughput, early exit.
+
+    python benchmarks/deploy.py [--data-dir ../shared/data] [--limit 1000]
+           [--run benchmarks/out/runs/snn_mlp_early_burst_T8] [--model netx_models/fmnist_mlp_early_burst_T8.net]
+
+On the same encoded Fashion-MNIST test images (the model card's encoder):
+1. Lava ``sim`` and ``emu``, exit off: output spikes at every step, predictions, exit steps.
+2. The trained SLAYER model (fixed-point forward pass) against emu: prediction agreement and the
+   fraction of samples whose output spike trains differ at all.
+3. Throughput of emu and sim (samples/s) on the same samples, measured in this run.
+4. Early exit: margin rules swept on emu; the cheapest rule within 0.5 point of full-T accuracy
+   is then run on sim too (exit steps must agree) and its wall time compared with exit off.
+Writes benchmarks/out/deploy.json.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from common import ROOT, data_dir, table, write_result
+import neurodeploy
+from neurodeploy.export import netx
+from neurodeploy.runtime.api import encode_dataset_for_model, run_model
+
+p = argparse.ArgumentParser()
+p.add_argument("--data-dir")
+p.add_argument("--limit", type=int, default=1000)
+p.add_argument("--run", default=str(ROOT / "benchmarks/out/runs/snn_mlp_early_burst_T8"))
+p.add_argument("--model", default=str(ROOT / "netx_models/fmnist_mlp_early_burst_T8.net"))
+a = p.parse_args()
+torch.set_num_threads(2)
+root = data_dir(a.data_dir)
+
+model = netx.read(a.model)
+T = int(model.card["steps"])
+spikes, labels = encode_dataset_for_model(model, limit=a.limit, data_dir=root)
+N = len(labels)
+print(f"{Path(a.model).name}: {N} test images, T = {T}, {len(model.synaptic_layers)} synaptic layers")
+
+# 1. parity, exit off ---------------------------------------------------------------------
+emu_full = run_model(model, spikes, labels, "emu", "off", progress=False, path=a.model)
+t0 = time.perf_counter()
+emu_full = run_model(model, spikes, labels, "emu", "off", progress=False, path=a.model)  # warm
+emu_s = time.perf_counter() - t0
+sim_full = run_model(model, spikes, labels, "sim", "off", progress=True, path=a.model)
+sim_s = sim_full.wall_time
+same_steps = (emu_full.step_counts == sim_full.step_counts).reshape(N, -1).all(1)
+parity = {
+    "samples": N,
+    "identical_spike_counts_every_step": float(same_steps.mean()),
+    "identical_predictions": float((emu_full.prediction == sim_full.prediction).mean()),
+    "identical_exit_steps": float((emu_full.exit_step == sim_full.exit_step).mean()),
+}
+
+# 2. trained SLAYER model in fixed point vs emu -----------------------------------------------
+clf = neurodeploy.load(a.run)
+with torch.no_grad():
+    ref = torch.cat([clf.net(spikes[i:i + 500].float().reshape(-1, *clf.net.input_shape, T))
+                     for i in range(0, N, 500)]).numpy().astype(np.uint8)
+slayer_pred = ref.astype(np.int64).sum(-1).argmax(1)
+slayer = {
+    "prediction_agreement_with_emu": float((slayer_pred == emu_full.prediction).mean()),
+    "samples_with_any_spike_difference": float((ref != emu_full.step_counts).reshape(N, -1).any(1).mean()),
+    "slayer_accuracy": float((slayer_pred == labels).mean()),
+}
+
+# 3. throughput -------------------------------------------------------------------------------
+throughput = {"emu_samples_per_s": N / emu_s, "sim_samples_per_s": N / sim_s, "emu_over_sim": sim_s / emu_s,
+              "sim_startup_s": sim_full.meta.get("startup_s")}
+
+# 4. early exit -------------------------------------------------------------------------------
+full_acc = float((emu_full.prediction == labels).mean())
+sweep = []
+for m in range(1, T + 1):
+    for mn in (1, 2, 3):
+        rule = f"margin:{m},min={mn}"
+        r = run_model(model, spikes, labels, "emu", rule, progress=False, path=a.model)
+        sweep.append({"rule": rule, "accuracy": float((r.prediction == labels).mean()),
+                      "mean_steps": float(r.exit_step.mean())})
+ok = [s for s in sweep if full_acc - s["accuracy"] <= 0.005]
+best = min(ok, key=lambda s: s["mean_steps"])
+sim_exit = run_model(model, spikes, labels, "sim", best["rule"], progress=True, path=a.model)
+emu_exit = run_model(model, spikes, labels, "emu", best["rule"], progress=False, path=a.model)
+steps = emu_exit.exit_step
+early = {
+    "rule": best["rule"], "full_T_accuracy": full_acc, "exit_accuracy": best["accuracy"],
+    "accuracy_loss_points": 100 * (full_acc - best["accuracy"]),
+    "mean_steps": float(steps.mean()), "mean_steps_fraction_of_T": float(steps.mean() / T),
+    "p50_p90_p99_steps": [float(np.percentile(steps, q)) for q in (50, 90, 99)],
+    "sim_identical_exit_steps": float((sim_exit.exit_step == emu_exit.exit_step).mean()),
+    "sim_identical_predictions": float((sim_exit.prediction == emu_exit.prediction).mean()),
+    "sim_wall_s_exit_off": sim_full.wall_time, "sim_wall_s_with_exit": sim_exit.wall_time,
+    "sim_lava_steps_exit_off": sim_full.lava_steps, "sim_lava_steps_with_exit": sim_exit.lava_steps,
+}
+
+rows = [
+    {"figure": "emu vs sim: identical spike counts at every step", "value": f"{parity['identical_spike_counts_every_step']:.1%}", "target": "100 %"},
+    {"figure": "emu vs sim: identical predictions / exit steps (exit off)", "value": f"{parity['identical_predictions']:.1%} / {parity['identical_exit_steps']:.1%}", "target": "100 %"},
+    {"figure": "emu vs sim: identical predictions / exit steps (with exit)", "value": f"{early['sim_identical_predictions']:.1%} / {early['sim_identical_exit_steps']:.1%}", "target": "100 %"},
+    {"figure": "SLAYER fixed point vs emu: prediction agreement", "value": f"{slayer['prediction_agreement_with_emu']:.2%}", "target": ">= 99.5 %"},
+    {"figure": "SLAYER vs emu: samples whose spike trains differ", "value": f"{slayer['samples_with_any_spike_difference']:.2%}", "target": "(reported)"},
+    {"figure": "emu throughput (samples/s)", "value": f"{throughput['emu_samples_per_s']:.0f}", "target": ""},
+    {"figure": "sim throughput (samples/s, incl. start-up)", "value": f"{throughput['sim_samples_per_s']:.1f}", "target": ""},
+    {"figure": "emu / sim throughput", "value": f"{throughput['emu_over_sim']:.0f}x", "target": ">= 100x"},
+    {"figure": f"early exit {best['rule']}: mean steps / T", "value": f"{early['mean_steps']:.2f} / {T} = {early['mean_steps_fraction_of_T']:.0%}", "target": "<= 60 %"},
+    {"figure": "early exit: accuracy loss vs full T", "value": f"{early['accuracy_loss_points']:.2f} points ({full_acc:.2%} -> {best['accuracy']:.2%})", "target": "<= 0.5"},
+    {"figure": "sim wall time: exit off -> with exit", "value": f"{sim_full.wall_time:.1f} s -> {sim_exit.wall_time:.1f} s (Lava steps {sim_full.lava_steps} -> {sim_exit.lava_steps})", "target": "falls"},
+]
+print(table(rows, ["figure", "value", "target"]))
+write_result("deploy", {"model": a.model, "run": a.run, "parity": parity, "slayer": slayer,
+                        "throughput": throughput, "early_exit": early, "sweep": sweep})

@@ -1,0 +1,300 @@
+"""Backend-neutral deployment runtime: ``run_model`` on ``emu`` | ``sim`` | ``loihi2``.
+
+All backends share one convention (``runtime/emu.py``): each sample starts from zero state,
+output spikes are indexed by the input step that caused them, and the exit rule
+(:mod:`neurodeploy.runtime.exit_rules`) decides after each step. ``emu`` computes all T steps
+and applies the rule afterwards (the result is the same: the state never depends on the
+future); ``sim`` decides inside the Lava simulation and stops simulating the sample.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from neurodeploy.errors import BadInputError, UsageError
+from neurodeploy.export import netx as netx_format
+from neurodeploy.runtime.exit_rules import ExitRule, apply_exit_rule
+
+BACKENDS = ("emu", "sim", "loihi2")
+
+
+# ----------------------------------------------------------------------------------- result
+@dataclass
+class RunResult:
+    """What a run gives, per sample and in summary.
+
+    Per sample (N,): ``prediction``, ``label`` (or None), ``exit_step`` (steps used, 1..T),
+    ``counts`` (N, C) cumulative output spikes at the exit step; ``step_counts`` (N, C, T) uint8
+    output spikes per step (zero after the exit step). ``recording``: the backend's layer
+    recording when ``record=True`` (emu: list of (N, *shape, T) trains; sim: a ``SimResult``).
+    """
+
+    backend: str
+    exit_rule: str
+    steps: int
+    prediction: np.ndarray
+    exit_step: np.ndarray
+    counts: np.ndarray
+    step_counts: np.ndarray
+    wall_time: float
+    label: np.ndarray | None = None
+    classes: list | None = None
+    lava_steps: int | None = None
+    model_path: str | None = None
+    meta: dict = field(default_factory=dict)
+    recording: object = None
+
+    @property
+    def num_samples(self) -> int:
+        return int(self.prediction.shape[0])
+
+    @property
+    def accuracy(self) -> float | None:
+        if self.label is None or self.num_samples == 0:
+            return None
+        return float(np.mean(self.prediction == self.label))
+
+    @property
+    def samples_per_s(self) -> float:
+        return self.num_samples / self.wall_time if self.wall_time > 0 else float("inf")
+
+    def summary(self) -> dict:
+        """Accuracy, exit-step statistics (percentiles: inverted CDF, i.e. an actual step such that
+        at least that share of samples exits at or before it), throughput and wall time."""
+        e = self.exit_step.astype(np.float64)
+        n = self.num_samples
+
+        def pct(q):
+            return int(np.percentile(e, q, method="inverted_cdf")) if n else None
+
+        s = {
+            "backend": self.backend,
+            "exit_rule": self.exit_rule,
+            "samples": n,
+            "steps": self.steps,
+            "accuracy": self.accuracy,
+            "correct": int(np.sum(self.prediction == self.label)) if self.label is not None else None,
+            "exit_step_mean": float(e.mean()) if n else None,
+            "exit_step_p50": pct(50),
+            "exit_step_p90": pct(90),
+            "exit_step_p99": pct(99),
+            "early_exits": int(np.sum(self.exit_step < self.steps)),
+            "samples_per_s": self.samples_per_s if math.isfinite(self.samples_per_s) else None,
+            "wall_time_s": self.wall_time,
+        }
+        if self.lava_steps is not None:
+            s["lava_steps"] = int(self.lava_steps)
+        startup = self.meta.get("startup_s")
+        if startup is not None:
+            s["startup_s"] = float(startup)
+            busy = self.wall_time - float(startup)
+            s["samples_per_s_after_startup"] = n / busy if busy > 0 else None
+        return s
+
+    def summary_line(self) -> str:
+        s = self.summary()
+        acc = (f"accuracy {100 * s['accuracy']:.2f}% ({s['correct']}/{s['samples']})"
+               if s["accuracy"] is not None else f"{s['samples']} samples (no labels)")
+        if not s["samples"]:
+            return f"{self.backend}: no samples"
+        ex = (f"exit step mean {s['exit_step_mean']:.2f}, p50 {s['exit_step_p50']}, "
+              f"p90 {s['exit_step_p90']}, p99 {s['exit_step_p99']} of T={self.steps} ({self.exit_rule})")
+        rate = f"{s['samples_per_s']:.1f} samples/s" if s["samples_per_s"] else "-"
+        if s.get("samples_per_s_after_startup"):
+            rate += f" ({s['samples_per_s_after_startup']:.1f} after {s['startup_s']:.1f} s startup)"
+        return f"{self.backend}: {acc} | {ex} | {rate}"
+
+    def rows(self, per_step: bool = False) -> list:
+        out = []
+        for i in range(self.num_samples):
+            r = {"index": i, "prediction": int(self.prediction[i]),
+                 "label": int(self.label[i]) if self.label is not None else None,
+                 "exit_step": int(self.exit_step[i]),
+                 "counts": [int(c) for c in self.counts[i]]}
+            if per_step:
+                r["step_counts"] = self.step_counts[i, :, :int(self.exit_step[i])].astype(int).tolist()
+            out.append(r)
+        return out
+
+    def to_json(self, per_step: bool = False) -> dict:
+        """A JSON-able dict: ``summary``, ``meta`` and one row per sample."""
+        return {"summary": self.summary(), "meta": {**self.meta, "model": self.model_path,
+                                                    "classes": self.classes},
+                "samples": self.rows(per_step)}
+
+    def write_json(self, path, per_step: bool = False) -> Path:
+        return write_json_atomic(path, self.to_json(per_step))
+
+
+def write_json_atomic(path, obj) -> Path:
+    """Write ``obj`` as JSON to ``path`` via a temp file in the same folder and ``os.replace``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(obj, f, indent=1)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+# ----------------------------------------------------------------------------------- running
+def _progress_bar(total: int, desc: str, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="sample", file=sys.stderr, leave=False,
+                disable=not (enabled and sys.stderr.isatty()))
+
+
+def _resolve_model(model, path):
+    if isinstance(model, (str, os.PathLike)):
+        path = Path(model)
+        return netx_format.read(path), path
+    if not isinstance(model, netx_format.NetxModel):
+        raise UsageError(f"expected a NetxModel or a path to a NetX file, got {type(model).__name__}")
+    return model, (Path(path) if path is not None else None)
+
+
+def run_model(model, spikes, labels=None, backend: str = "emu", exit_rule="off",
+              progress: bool = True, path=None, record: bool = False) -> RunResult:
+    """Run ``spikes`` (N, *model.input_shape, T) of 0/1 through ``model`` on ``backend``.
+
+    ``model``: a :class:`NetxModel` or the path of a NetX file (``sim``/``loihi2`` need a file;
+    a model given without ``path`` is written to a temporary one). ``labels``: int (N,) or None.
+    ``exit_rule``: ``ExitRule`` or its text. ``progress``: a tqdm bar on stderr (only on a TTY).
+    """
+    if backend not in BACKENDS:
+        raise UsageError(f"unknown backend '{backend}' (known: {', '.join(BACKENDS)})")
+    rule = ExitRule.parse(exit_rule)
+    model, path = _resolve_model(model, path)
+    from neurodeploy.runtime.emu import check_spikes, compile_model
+
+    net = compile_model(model)
+    x = check_spikes(spikes, net.input_shape)
+    N, T = int(x.shape[0]), int(x.shape[-1])
+    if labels is not None:
+        labels = np.asarray(labels).astype(np.int64).reshape(-1)
+        if labels.shape[0] != N:
+            raise BadInputError(f"{labels.shape[0]} labels for {N} samples")
+    card = model.card or {}
+    classes = card.get("classes")
+    if backend == "loihi2":
+        from neurodeploy.runtime import loihi2
+        loihi2.require()
+    bar = _progress_bar(N, backend, progress)
+    tmpdir = None
+    try:
+        if backend == "emu":
+            from neurodeploy.runtime.emu import emulate
+
+            t0 = time.perf_counter()
+            r = emulate(net, x, record=record, progress=lambda n: bar.update(n - bar.n))
+            exit_step, pred = apply_exit_rule(r.spikes, rule)
+            wall = time.perf_counter() - t0
+            mask = torch.arange(T)[None, None, :] < exit_step[:, None, None]
+            step_counts = (r.spikes * mask).numpy().astype(np.uint8)
+            exit_np, pred_np, lava_steps = exit_step.numpy(), pred.numpy(), None
+            recording = r.layers
+            sim_info = {}
+        else:
+            if path is None:
+                tmpdir = tempfile.mkdtemp(prefix="neurodeploy-run-")
+                path = netx_format.write(model, Path(tmpdir) / "model.net")
+            if backend == "sim":
+                from neurodeploy.runtime.sim import simulate
+
+                r = simulate(path, x, rule, record=record, model=model,
+                             progress=lambda n: bar.update(n - bar.n))
+            else:
+                from neurodeploy.runtime.loihi2 import run_loihi2
+
+                r = run_loihi2(path, x, rule, progress=lambda n: bar.update(n - bar.n), model=model)
+            step_counts = r.spikes.numpy().astype(np.uint8)
+            exit_np, pred_np = np.asarray(r.exit_step), np.asarray(r.prediction)
+            wall, lava_steps, recording = r.wall_time, r.lava_steps, (r if record else None)
+            sim_info = dict(r.info)
+    finally:
+        bar.close()
+        if tmpdir is not None:
+            import shutil
+            shutil.rmtree(tmpdir, ignore_errors=True)
+    counts = step_counts.astype(np.int64).sum(axis=2)
+    return RunResult(backend=backend, exit_rule=str(rule), steps=T,
+                     prediction=pred_np.astype(np.int64), exit_step=exit_np.astype(np.int64),
+                     counts=counts, step_counts=step_counts, wall_time=float(wall),
+                     label=labels, classes=list(classes) if classes else None,
+                     lava_steps=lava_steps, model_path=str(path) if path is not None else None,
+                     meta={"exit_rule": rule.to_dict(), "latency_layers": len(net.layers),
+                           "input_shape": list(net.input_shape), "num_classes": net.num_classes,
+                           **({"startup_s": sim_info["startup_s"]} if sim_info.get("startup_s") is not None else {})},
+                     recording=recording)
+
+
+# ----------------------------------------------------------------------------------- data
+def encode_dataset_for_model(model: netx_format.NetxModel, dataset: str | None = None,
+                             split: str = "test", limit: int | None = None, data_dir=None,
+                             seed: int | None = None) -> tuple:
+    """Encode ``split`` of ``dataset`` (default: the card's) as the model card prescribes.
+
+    Returns ``(spikes uint8 (N, *model.input_shape, T), labels int64 (N,))``. Images are scaled to
+    [0, 1] and encoded with ``make_encoder(card['encoding'])`` for ``card['steps']`` steps; a
+    ``torch.Generator`` seeded with ``seed`` (default: the card's seed, else 0) drives stochastic
+    encoders, which encode the whole set in one call (as training's verification does). A model
+    whose first layer takes a flat vector gets the C-major flattening of (C, H, W).
+    """
+    from neurodeploy.data import load_dataset
+    from neurodeploy.encoding import make_encoder
+
+    card = model.card or {}
+    for key in ("encoding", "steps"):
+        if card.get(key) is None:
+            raise BadInputError(f"model card lacks '{key}': cannot encode a data set for this model "
+                                f"(export it with `neurodeploy export`)")
+    name = dataset or card.get("dataset")
+    if not name:
+        raise UsageError("no data set given and the model card names none (use --dataset)")
+    if limit is not None and int(limit) < 1:
+        raise UsageError(f"--limit must be >= 1, got {limit}")
+    T = int(card["steps"])
+    if T < 1:
+        raise BadInputError(f"model card has steps = {T}")
+    if seed is None:
+        seed = int(card.get("seed") or 0)
+    enc = make_encoder(card["encoding"])
+    if getattr(enc, "analog", False):
+        raise BadInputError(f"encoding '{enc.name}' gives analog values; Lava takes binary spikes "
+                            f"(deploy a model trained with a spike encoding)")
+    ds = load_dataset(name, split, data_dir, limit=limit)
+    want = tuple(int(s) for s in model.input_shape)
+    C, H, W = ds.images.shape[1:]
+    factor = int(getattr(enc, "channels_factor", 1))
+    enc_shape = (C * factor, H, W)
+    if want != enc_shape and not (len(want) == 1 and want[0] == C * factor * H * W):
+        raise BadInputError(f"data set '{name}' encodes to {enc_shape} per step with '{enc.name}', "
+                            f"but the model takes {want}")
+    gen = torch.Generator().manual_seed(int(seed))
+    N = len(ds.labels)
+    out = torch.empty((N, *want, T), dtype=torch.uint8)
+    chunk = N if getattr(enc, "stochastic", False) else 1024
+    with torch.no_grad():
+        for lo in range(0, N, max(1, chunk)):
+            x = torch.from_numpy(ds.images[lo:lo + chunk]).float() / 255
+            s = enc.encode(x, T, gen)
+            if not bool(((s == 0) | (s == 1)).all()):
+                raise BadInputError(f"encoding '{enc.name}' did not give 0/1 spikes")
+            out[lo:lo + chunk] = s.reshape(s.shape[0], *want, T).to(torch.uint8)
+    return out, np.asarray(ds.labels, dtype=np.int64)
