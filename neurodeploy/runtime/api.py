@@ -170,12 +170,13 @@ def _resolve_model(model, path):
 
 
 def run_model(model, spikes, labels=None, backend: str = "emu", exit_rule="off",
-              progress: bool = True, path=None, record: bool = False) -> RunResult:
+              progress: bool = True, path=None, record: bool = False, threads: int | None = 1) -> RunResult:
     """Run ``spikes`` (N, *model.input_shape, T) of 0/1 through ``model`` on ``backend``.
 
     ``model``: a :class:`NetxModel` or the path of a NetX file (``sim``/``loihi2`` need a file;
     a model given without ``path`` is written to a temporary one). ``labels``: int (N,) or None.
     ``exit_rule``: ``ExitRule`` or its text. ``progress``: a tqdm bar on stderr (only on a TTY).
+    ``threads``: emu's torch threads for the neuron updates (see ``emulate``; None: torch's own).
     """
     if backend not in BACKENDS:
         raise UsageError(f"unknown backend '{backend}' (known: {', '.join(BACKENDS)})")
@@ -202,7 +203,7 @@ def run_model(model, spikes, labels=None, backend: str = "emu", exit_rule="off",
             from neurodeploy.runtime.emu import emulate
 
             t0 = time.perf_counter()
-            r = emulate(net, x, record=record, progress=lambda n: bar.update(n - bar.n))
+            r = emulate(net, x, record=record, progress=lambda n: bar.update(n - bar.n), threads=threads)
             exit_step, pred = apply_exit_rule(r.spikes, rule)
             wall = time.perf_counter() - t0
             mask = torch.arange(T)[None, None, :] < exit_step[:, None, None]

@@ -181,7 +181,10 @@ def _decay(x: torch.Tensor, factor: int) -> torch.Tensor:
         return x
     if factor == 0:
         return torch.zeros_like(x)
-    return torch.div(x * factor, DECAY_UNITY, rounding_mode="trunc")
+    # trunc(y / 4096) without a division (int64 division is the emulator's hot spot): add
+    # 4095 to negative y, then shift arithmetically.
+    y = x * factor
+    return (y + ((y >> 63) & (DECAY_UNITY - 1))) >> DECAY_SHIFT
 
 
 def cuba_step(u: torch.Tensor, v: torch.Tensor, a: torch.Tensor, p: CubaFixed,
@@ -195,15 +198,21 @@ def cuba_step(u: torch.Tensor, v: torch.Tensor, a: torch.Tensor, p: CubaFixed,
         a6 = wrap_int(wrap_int(a, 32) << ACT_SHIFT, 32)
         x = wrap_int(_decay(u, p.u_factor) + a6, 32)
     else:
-        x = _decay(u, p.u_factor) + (a << ACT_SHIFT)
-    u = torch.where(x > U_MAX, x - 2 * U_MAX, x)
-    u = torch.where(u <= -U_MAX, x + 2 * U_MAX, u)
-    v = _decay(v, p.v_factor) + u
+        x = _decay(u, p.u_factor)
+        x += a << ACT_SHIFT
+    lo, hi = x.aminmax()  # u wraps at 24 bits; one pass to see whether any element needs it
+    if hi > U_MAX or lo <= -U_MAX:
+        u = torch.where(x > U_MAX, x - 2 * U_MAX, x)
+        u = torch.where(u <= -U_MAX, x + 2 * U_MAX, u)
+    else:
+        u = x
+    v = _decay(v, p.v_factor)
+    v += u
     if bias is not None:
         v = v + bias
     if p.exact_wraps:
         v = wrap_int(v, 32)
-    v = v.clamp(-U_MAX + 1, U_MAX - 1)
+    v.clamp_(-U_MAX + 1, U_MAX - 1)
     s = v > p.vth
-    v = torch.where(s, torch.zeros_like(v), v)
+    v.masked_fill_(s, 0)
     return u, v, s

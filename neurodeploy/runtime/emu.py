@@ -74,7 +74,7 @@ class EmuLayer:
             if self.shift > 0:
                 a = a * (1 << self.shift)
             elif self.shift < 0:
-                a = torch.div(a, 1 << -self.shift, rounding_mode="floor")
+                a = a >> -self.shift          # floor division by 2**-shift
             if self.neuron.exact_wraps:
                 a = wrap_int(a, 32)           # the int32 channel to the neuron
         elif self.neuron.exact_wraps:
@@ -216,7 +216,7 @@ def check_spikes(spikes, input_shape: tuple, what: str = "input spikes") -> torc
     return spikes.to(torch.uint8)
 
 
-def _run_chunk(net: EmuNet, x: torch.Tensor, record: bool) -> tuple:
+def _run_chunk(net: EmuNet, x: torch.Tensor, record: bool, gemm_threads: int | None = None) -> tuple:
     """x: uint8 (B, *in, T). Returns (out uint8 (B, C, T), [per-layer uint8 (B, *shape, T)])."""
     B, T = x.shape[0], x.shape[-1]
     seq = x.permute(x.ndim - 1, *range(0, x.ndim - 1))          # (T, B, *in)
@@ -225,7 +225,8 @@ def _run_chunk(net: EmuNet, x: torch.Tensor, record: bool) -> tuple:
     for k, layer in enumerate(net.layers, start=1):
         n_in = seq.shape[0]
         flat_in = seq.reshape(n_in * B, *layer.in_shape)
-        a = layer.synapse(flat_in).reshape(n_in, B, *layer.out_shape)
+        with _torch_threads(gemm_threads):  # the matmul/conv scales with threads, the neuron steps do not
+            a = layer.synapse(flat_in).reshape(n_in, B, *layer.out_shape)
         if preroll:   # first Lava step of a sample: the synapse buffer is still zero
             a = torch.cat([torch.zeros_like(a[:1]), a], dim=0)
         n = a.shape[0]
@@ -280,15 +281,17 @@ def emulate(model, spikes, record: bool = False, batch_size: int | None = None,
     deliberate: the neuron update is many small element-wise steps, and on a busy machine
     torch's thread pool made them ~40x slower (measured: 0.35 s single-threaded vs 15 s with
     2 threads for 5,000 samples of a 784-64-10 net, T = 16). ``None`` keeps torch's setting.
+    The synaptic matmul/conv, which does scale, runs with the caller's torch thread count.
     """
     net = model if isinstance(model, EmuNet) else compile_model(model)
     x = check_spikes(spikes, net.input_shape)
     N, T = x.shape[0], x.shape[-1]
     bs = batch_size or auto_batch(net, T)
     outs, recs = [], None
+    gemm_threads = torch.get_num_threads()
     with torch.no_grad(), _torch_threads(threads):
         for lo in range(0, N, bs):
-            o, r = _run_chunk(net, x[lo:lo + bs], record)
+            o, r = _run_chunk(net, x[lo:lo + bs], record, gemm_threads)
             outs.append(o)
             if record:
                 recs = [[] for _ in r] if recs is None else recs
