@@ -11,3 +11,22 @@ def load(run_dir, device="cpu"):
     from neurodeploy.training.run import load_run
 
     return load_run(run_dir, device=device)
+
+
+def export(run_dir, out_path, check_samples: int = 16, data_dir=None):
+    """Export a run to a NetX file (as ``neurodeploy export``); returns the written ``NetxModel``."""
+    from neurodeploy.export.exporter import export_run
+    from neurodeploy.export.verify import verifier
+
+    return export_run(run_dir, out_path, verify=verifier(check_samples, data_dir) if check_samples else None)
+
+
+def run(model_path, backend: str = "emu", exit_rule: str = "off", dataset=None, limit=None,
+        data_dir=None, seed=None, progress: bool = False):
+    """Run a NetX file on its model card's test set (as ``neurodeploy run``); returns a ``RunResult``."""
+    from neurodeploy.export import netx
+    from neurodeploy.runtime.api import encode_dataset_for_model, run_model
+
+    model = netx.read(model_path)
+    spikes, labels = encode_dataset_for_model(model, dataset, "test", limit, data_dir, seed)
+    return run_model(model, spikes, labels, backend, exit_rule, progress=progress, path=model_path)

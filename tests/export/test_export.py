@@ -115,3 +115,13 @@ def test_unsupported_layer_type_is_named(exported, tmp_path):
         f["layer/2"].create_dataset("type", (1,), "S10", [b"pool"])
     r = CliRunner().invoke(main, ["info", str(bad)])
     assert r.exit_code == 3 and "layer 2: layer type 'pool' cannot be run" in r.output
+
+
+def test_python_api_mirrors_the_cli(tiny_run, tmp_path):
+    import neurodeploy
+
+    run, _ = tiny_run
+    m = neurodeploy.export(run, tmp_path / "api.net", check_samples=8)
+    assert m.card["verified"]["samples"] == 8
+    r = neurodeploy.run(tmp_path / "api.net", "emu", "margin:2,min=2", limit=50)
+    assert r.num_samples == 50 and r.exit_step.max() <= 8 and 0.0 <= r.accuracy <= 1.0
