@@ -42,3 +42,10 @@ def write_text(path, text: str) -> Path:
 
 def write_json(path, obj) -> Path:
     return write_text(path, json.dumps(obj, indent=2) + "\n")
+
+
+def write_with(path, write) -> Path:
+    """Atomically create ``path`` by calling ``write(tmp_path)`` (e.g. ``fig.savefig``, ``torch.save``)."""
+    with atomic_path(path) as tmp:
+        write(tmp)
+    return Path(path)

@@ -5,11 +5,10 @@ Every file is written to a temporary name in the output folder and renamed into 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from neurodeploy.atomic import write_with
 from neurodeploy.attacks.checks import FAILED
 from neurodeploy.attacks.suite import EpsResult, MemberResult
 
@@ -191,16 +190,7 @@ def plot(rep: AttackReport, path: Path) -> None:
 
 
 def _atomic(path: Path, write) -> None:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_with(path, write)
 
 
 def write_report(rep: AttackReport, out_dir) -> dict:

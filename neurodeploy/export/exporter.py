@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from neurodeploy.atomic import atomic_path
-from neurodeploy.errors import BadInputError, CheckFailedError, UsageError
+from neurodeploy.errors import UsageError
 from neurodeploy.export import netx
 from neurodeploy.models.architectures import Conv, Flatten, shapes
 from neurodeploy.models.classifier import SpikingClassifier

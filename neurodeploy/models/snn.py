@@ -18,7 +18,7 @@ from dataclasses import dataclass, asdict
 
 import torch
 
-from neurodeploy.models.architectures import Conv, Dense, Flatten, architecture, shapes
+from neurodeploy.models.architectures import Conv, Flatten, architecture, shapes
 
 
 @dataclass

@@ -53,37 +53,11 @@ def _emulate(model, spikes, desc: str):
         bar.close()
 
 
-def _stop_leftover_lava_runtimes() -> None:
-    """Stop any Lava runtime still running after :func:`simulate` returned.
-
-    ``simulate`` stops the runtime through the NetX ``Network``, a hierarchical process that holds
-    no runtime of its own, so the runtime's worker processes may survive and block interpreter
-    exit. Stopping what is left is harmless once that is fixed (nothing is left then).
-    """
-    import gc
-    import warnings
-
-    try:
-        from lava.magma.runtime.runtime import Runtime
-    except Exception:  # noqa: BLE001 - Lava absent: nothing to stop
-        return
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")       # isinstance on some torch objects warns
-        left = [o for o in gc.get_objects() if isinstance(o, Runtime) and getattr(o, "_is_started", False)]
-    for rt in left:
-        try:
-            rt.stop()
-        except Exception:  # noqa: BLE001 - best effort clean-up
-            pass
-
-
 def _simulate(model, path, spikes):
-    import contextlib
-
     try:
+        from neurodeploy._lava_compat import import_slayer
         from neurodeploy.runtime.sim import simulate
-        with contextlib.redirect_stdout(sys.stderr):   # lava-dl prints import warnings on stdout
-            import lava.lib.dl.netx  # noqa: F401
+        import_slayer()  # quietly: lava-dl prints import warnings on stdout
     except Exception as e:  # noqa: BLE001 - any import failure means the backend is missing
         raise UnavailableError(f"backend 'sim' needs Lava (lava-nc, lava-dl), which cannot be imported here ({e})") from None
     bar = _progress_bar(int(spikes.shape[0]), "lava sim")
@@ -92,7 +66,6 @@ def _simulate(model, path, spikes):
                         progress=lambda n: bar.update(n - bar.n))
     finally:
         bar.close()
-        _stop_leftover_lava_runtimes()
 
 
 def compare_with_sim(emu_out: torch.Tensor, emu_layers: list, sim) -> dict:

@@ -8,7 +8,6 @@ future); ``sim`` decides inside the Lava simulation and stops simulating the sam
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 import sys
@@ -20,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from neurodeploy.atomic import write_json
 from neurodeploy.errors import BadInputError, UsageError
 from neurodeploy.export import netx as netx_format
 from neurodeploy.runtime.exit_rules import ExitRule, apply_exit_rule
@@ -136,20 +136,8 @@ class RunResult:
 
 
 def write_json_atomic(path, obj) -> Path:
-    """Write ``obj`` as JSON to ``path`` via a temp file in the same folder and ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, indent=1)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    """Write ``obj`` as JSON to ``path`` atomically (temp file, then rename)."""
+    return write_json(path, obj)
 
 
 # ----------------------------------------------------------------------------------- running

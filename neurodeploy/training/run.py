@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from neurodeploy.atomic import atomic_path, write_json
+from neurodeploy.atomic import write_json, write_with
 from neurodeploy.data import load_dataset, spec
 from neurodeploy.encoding import make_encoder
 from neurodeploy.errors import BadInputError, UsageError
@@ -112,11 +112,6 @@ def load_weights(clf, state: dict, source: str) -> None:
     clf.net.load_state_dict(state, strict=False)
 
 
-def _atomic_write(path: Path, write) -> None:
-    with atomic_path(path) as tmp:
-        write(tmp)
-
-
 def read_json(path: Path) -> dict:
     try:
         return json.loads(Path(path).read_text())
@@ -134,7 +129,7 @@ def _to_float(images_u8: np.ndarray) -> torch.Tensor:
 def evaluate(clf, images: np.ndarray, labels: np.ndarray, batch_size: int = 500) -> dict:
     """Test accuracy at the end and at every step (argmax of cumulative output)."""
     clf.eval()
-    correct, loss_sum = None, 0.0
+    correct = None
     for i in range(0, len(labels), batch_size):
         x = _to_float(images[i:i + batch_size])
         y = torch.from_numpy(labels[i:i + batch_size])
@@ -220,7 +215,7 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False, data_dir=None, progre
         # checkpoint first, then metrics: a crash between them re-runs one epoch, never skips one
         history.append({"epoch": epoch + 1, "loss": loss_sum / max(total, 1), "train_accuracy": correct / max(total, 1),
                         **ev, "seconds": time.time() - t0})
-        _atomic_write(ckpt_path, lambda tmp: torch.save(
+        write_with(ckpt_path, lambda tmp: torch.save(
             {"model": _checkpoint_state(clf), "optimizer": opt.state_dict(), "epoch": epoch,
              **({"scheduler": sched.state_dict()} if sched is not None else {})}, tmp))
         write_json(out / "metrics.json", {"epochs": history, "seed": cfg.seed})
