@@ -13,12 +13,15 @@ def load(run_dir, device="cpu"):
     return load_run(run_dir, device=device)
 
 
-def export(run_dir, out_path, check_samples: int = 16, data_dir=None):
-    """Export a run to a NetX file (as ``neurodeploy export``); returns the written ``NetxModel``."""
-    from neurodeploy.export.exporter import export_run
+def export_run(run_dir, out_path, check_samples: int = 16, data_dir=None):
+    """Export a run to a NetX file (as ``neurodeploy export``); returns the written ``NetxModel``.
+
+    (Not ``neurodeploy.export``: that name is the export subpackage.)
+    """
+    from neurodeploy.export.exporter import export_run as _export
     from neurodeploy.export.verify import verifier
 
-    return export_run(run_dir, out_path, verify=verifier(check_samples, data_dir) if check_samples else None)
+    return _export(run_dir, out_path, verify=verifier(check_samples, data_dir) if check_samples else None)
 
 
 def run(model_path, backend: str = "emu", exit_rule: str = "off", dataset=None, limit=None,
@@ -30,3 +33,10 @@ def run(model_path, backend: str = "emu", exit_rule: str = "off", dataset=None, 
     model = netx.read(model_path)
     spikes, labels = encode_dataset_for_model(model, dataset, "test", limit, data_dir, seed)
     return run_model(model, spikes, labels, backend, exit_rule, progress=progress, path=model_path)
+
+
+def make_report(model_path, target, **kwargs):
+    """Energy/latency report (as ``neurodeploy report``); see :func:`neurodeploy.report.make_report`."""
+    from neurodeploy.report import make_report as _make_report
+
+    return _make_report(model_path, target, **kwargs)

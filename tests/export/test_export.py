@@ -121,7 +121,7 @@ def test_python_api_mirrors_the_cli(tiny_run, tmp_path):
     import neurodeploy
 
     run, _ = tiny_run
-    m = neurodeploy.export(run, tmp_path / "api.net", check_samples=8)
+    m = neurodeploy.export_run(run, tmp_path / "api.net", check_samples=8)
     assert m.card["verified"]["samples"] == 8
     r = neurodeploy.run(tmp_path / "api.net", "emu", "margin:2,min=2", limit=50)
     assert r.num_samples == 50 and r.exit_step.max() <= 8 and 0.0 <= r.accuracy <= 1.0

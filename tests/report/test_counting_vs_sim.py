@@ -16,7 +16,7 @@ from neurodeploy.energy.counting import count_activity
 from neurodeploy.export import netx
 from neurodeploy.hardware.geometry import geometry, synaptic_inputs
 from neurodeploy.report.activity import FullActivity
-from neurodeploy.report.backends import _stop_leftover_lava_runtimes, compare_with_sim
+from neurodeploy.report.backends import compare_with_sim
 from neurodeploy.runtime.emu import emulate
 from neurodeploy.runtime.exit_rules import apply_exit_rule
 
@@ -46,10 +46,7 @@ def test_emu_counts_equal_lava_sim(tmp_path, rule):
     path = netx.write(model, tmp_path / "conv.net")
     x = random_spikes(model, N, T)
     emu = emulate(model, x, record=True)
-    try:
-        sim = simulate(path, x, exit_rule=rule, record=True, model=model)
-    finally:
-        _stop_leftover_lava_runtimes()
+    sim = simulate(path, x, exit_rule=rule, record=True, model=model)  # always stops its runtime
     exit_steps, pred = apply_exit_rule(emu.spikes.numpy(), rule)
     assert sim.exit_step.tolist() == exit_steps.tolist()
     assert sim.prediction.tolist() == pred.tolist()
