@@ -11,7 +11,8 @@ OUT = ROOT / "benchmarks" / "out"
 
 
 def data_dir(arg: str | None = None) -> str:
-    d = arg or os.environ.get("NEURODEPLOY_DATA") or str(ROOT.parent / "shared" / "data")
+    candidates = [arg, os.environ.get("NEURODEPLOY_DATA"), str(ROOT.parent / "shared" / "data"), "/work/shared/data"]
+    d = next((c for c in candidates if c and Path(c).is_dir()), candidates[2])
     if not Path(d).is_dir():
         raise SystemExit(f"error: data root {d} not found (give --data-dir or set NEURODEPLOY_DATA)")
     return d

@@ -10,7 +10,11 @@ import torch
 import neurodeploy  # noqa: F401  (installs the Lava 3.11 fix before any test imports Lava)
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("NEURODEPLOY_DATA") or ROOT.parent / "shared" / "data")
+# The real data sets: NEURODEPLOY_DATA, else ../shared/data beside the checkout, else the
+# machine's shared folder (a fresh clone in a temp dir has no ../shared).
+_CANDIDATES = [os.environ.get("NEURODEPLOY_DATA"), ROOT.parent / "shared" / "data", "/work/shared/data"]
+SHARED_DATA = next((Path(c) for c in _CANDIDATES if c and (Path(c) / "fashion-mnist").is_dir()),
+                   ROOT.parent / "shared" / "data")
 
 torch.set_num_threads(2)
 
