@@ -1,16 +1,14 @@
 """Energy and latency arithmetic on a hand-computed case (numbers worked out in the comments)."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 
 from neurodeploy.energy.counting import count_activity
 from neurodeploy.energy.model import ann_energy, format_estimate, snn_energy
 from neurodeploy.errors import UsageError
-from neurodeploy.export.netx import CubaNeuron, DenseLayer, InputLayer, NetxModel
+from hand_cases import hand_model, hand_spikes
 
-NEURON = CubaNeuron(1024, 128, 80)
 ROUND = """
 [profile]
 name = "round"
@@ -31,17 +29,8 @@ step_sync = { value = 10, unit = "ns", source = "test", quality = "proxy" }
 
 
 def hand_case():
-    w1 = np.array([[2, 0, 2], [2, 0, -2]], dtype=np.float32)
-    w2 = np.array([[2, 2], [0, 2]], dtype=np.float32)
-    m = NetxModel([InputLayer((3,)), DenseLayer(w1, NEURON), DenseLayer(w2, NEURON)], card={"steps": 4})
-    x = torch.zeros(2, 3, 4)
-    x[0, 0, 0] = x[0, 0, 1] = x[0, 1, 0] = x[0, 2, 3] = 1
-    x[1, 2, :] = 1
-    h = torch.zeros(2, 2, 4)
-    h[0, 0, 1] = 1
-    h[1, 1, 0] = h[1, 1, 2] = 1
-    y = torch.zeros(2, 2, 4)
-    y[1, 0, 3] = 1
+    m = hand_model()
+    x, (h, y) = hand_spikes()
     return m, count_activity(m, x, [h, y], steps=[4, 2])
 
 
