@@ -9,7 +9,7 @@ OUT=${DEMO_OUT:-runs/demo}
 mkdir -p "$OUT"
 
 $ND train --dataset fashion-mnist --model mlp --encoding early_burst --steps 8 --loss temporal \
-          --epochs "${DEMO_EPOCHS:-8}" --seed 0 --out "$OUT/run"
+          --epochs "${DEMO_EPOCHS:-20}" --batch-size 64 --lr 0.002 --seed 0 --out "$OUT/run"
 $ND export "$OUT/run" --out "$OUT/model.net"
 $ND info "$OUT/model.net" | tail -n 7
 $ND run "$OUT/model.net" --backend emu --exit margin:2,min=2 --out "$OUT/results_emu.json"
