@@ -48,6 +48,7 @@ class TrainConfig:
     mppd: float | None = None  # ρ of the membrane-perturbation penalty; perturbed input from --adv/--noise (default gaussian 8/255)
     neuron: dict = field(default_factory=lambda: asdict(NeuronConfig()))
     weight_scale: float = 2.0
+    init_from: str | None = None  # run folder whose weights start this run (fine-tuning), shape-checked
 
     def validate(self) -> "TrainConfig":
         spec(self.dataset)
@@ -166,6 +167,11 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False, data_dir=None, progre
     sched = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(cfg.epochs, 1))
              if cfg.lr_schedule == "cosine" else None)
     start, history = 0, []
+    if cfg.init_from and not resume:
+        src = Path(cfg.init_from) / CHECKPOINT
+        if not src.exists():
+            raise BadInputError(f"{src}: missing (--init-from needs a trained run)")
+        load_weights(clf, torch.load(src, map_location="cpu", weights_only=True)["model"], str(src))
     if resume:
         state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
         load_weights(clf, state["model"], str(ckpt_path))

@@ -94,3 +94,13 @@ def test_robust_training_options_run_and_change_the_model(tmp_path):
             assert m["test_accuracy"] > 0.2, name
     with pytest.raises(UsageError, match="bad --adv"):
         train(TrainConfig(**base, adv="pgd:0.1"), tmp_path / "x", progress=False)
+
+
+def test_init_from_starts_from_a_trained_run(tiny_run, tmp_path):
+    run, metrics = tiny_run
+    m = train(TrainConfig(epochs=1, limit=64, test_limit=300, batch_size=64, lr=1e-6, init_from=str(run)),
+              tmp_path / "ft", progress=False)
+    # with a negligible learning rate the fine-tuned run keeps the source run's accuracy
+    assert m["epochs"][0]["test_accuracy"] == pytest.approx(metrics["epochs"][-1]["test_accuracy"], abs=0.02)
+    with pytest.raises(BadInputError, match="init-from needs a trained run"):
+        train(TrainConfig(epochs=1, limit=64, init_from=str(tmp_path / "nothing")), tmp_path / "x", progress=False)
