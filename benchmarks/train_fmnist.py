@@ -22,8 +22,6 @@ p.add_argument("--data-dir")
 p.add_argument("--epochs", type=int, default=20)
 p.add_argument("--ann-epochs", type=int, default=10)
 p.add_argument("--conv-epochs", type=int, default=6, help="0 skips the conv28 runs")
-p.add_argument("--adv-epochs", type=int, default=0,
-               help="also fine-tune the MLP SNN and ANN twin with PGD-5 (ε = 0.1) adversarial training (0: skip)")
 p.add_argument("--seed", type=int, default=0)
 a = p.parse_args()
 torch.set_num_threads(2)
@@ -40,14 +38,6 @@ if a.conv_epochs:  # the conv model for the deployment and energy benchmarks (no
                                                      seed=a.seed, loss="temporal"), None)
     runs["ann_conv28"] = (TrainConfig(dataset="fashion-mnist", model="conv28", ann=True, epochs=a.ann_epochs,
                                       seed=a.seed), None)
-if a.adv_epochs:  # REFERENCE §4: compare robust SNN and ANN after the same adversarial training
-    runs["snn_mlp_early_burst_T8_adv_pgd5"] = (TrainConfig(dataset="fashion-mnist", model="mlp", steps=8,
-                                                           encoding={"name": "early_burst"}, epochs=a.adv_epochs,
-                                                           seed=a.seed, loss="temporal", adv="pgd:0.1,5", lr=5e-4,
-                                                           init_from=str(OUT / "runs" / "snn_mlp_early_burst_T8")), None)
-    runs["ann_mlp_adv_pgd5"] = (TrainConfig(dataset="fashion-mnist", model="mlp", ann=True, epochs=a.adv_epochs,
-                                            seed=a.seed, adv="pgd:0.1,5", lr=5e-4,
-                                            init_from=str(OUT / "runs" / "ann_mlp")), None)
 rows, result = [], {"runs": {}}
 for name, (cfg, target) in runs.items():
     out = OUT / "runs" / name
