@@ -6,6 +6,8 @@ import os
 import platform
 from pathlib import Path
 
+from neurodeploy.tables import markdown_table
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "out"
 
@@ -33,8 +35,4 @@ def write_result(name: str, result: dict) -> Path:
 
 
 def table(rows: list[dict], cols: list[str]) -> str:
-    w = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in cols}
-    line = "| " + " | ".join(c.ljust(w[c]) for c in cols) + " |"
-    sep = "|" + "|".join("-" * (w[c] + 2) for c in cols) + "|"
-    body = ["| " + " | ".join(str(r.get(c, "")).ljust(w[c]) for c in cols) + " |" for r in rows]
-    return "\n".join([line, sep, *body])
+    return markdown_table(rows, cols)

@@ -6,6 +6,7 @@ import json
 import numpy as np
 
 from neurodeploy.export import netx
+from neurodeploy.tables import markdown_table
 
 
 def layer_rows(model: netx.NetxModel) -> list[dict]:
@@ -26,10 +27,6 @@ def layer_rows(model: netx.NetxModel) -> list[dict]:
 
 def describe(model: netx.NetxModel) -> str:
     rows = layer_rows(model)
-    cols = list(rows[0])
-    w = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in cols}
-    lines = ["| " + " | ".join(c.ljust(w[c]) for c in cols) + " |",
-             "|" + "|".join("-" * (w[c] + 2) for c in cols) + "|"]
-    lines += ["| " + " | ".join(str(r[c]).ljust(w[c]) for c in cols) + " |" for r in rows]
+    table = markdown_table(rows, list(rows[0]))
     card = json.dumps(model.card, indent=2, sort_keys=True) if model.card else "(no model card)"
-    return "model card:\n" + card + "\n\nlayers:\n" + "\n".join(lines)
+    return "model card:\n" + card + "\n\nlayers:\n" + table

@@ -35,18 +35,13 @@ def _neuron(block) -> netx.CubaNeuron:
                            ref_delay=int(p["refDelay"]), graded_spike=bool(p["gradedSpike"]))
 
 
-def _quantised_weight(block) -> np.ndarray:
+def _quantised_weight(block, conv: bool) -> np.ndarray:
+    """SLAYER's forward-pass weight, descaled to integers: conv (out, in, kH, kW), dense (out, in)."""
     s = block.synapse
     with torch.no_grad():
         w = s.pre_hook_fx(s.weight, descale=True) if s.pre_hook_fx is not None else s.weight
     w = w.detach().cpu().numpy()
-    return np.ascontiguousarray(w.reshape(w.shape[:-1]) if isinstance(block, _conv_types()) else w.reshape(w.shape[:2]))
-
-
-def _conv_types():
-    from neurodeploy._lava_compat import import_slayer
-
-    return (import_slayer().block.cuba.Conv,)
+    return np.ascontiguousarray(w.reshape(w.shape[:-1]) if conv else w.reshape(w.shape[:2]))
 
 
 def to_netx(clf: SpikingClassifier, card: dict) -> netx.NetxModel:
@@ -58,10 +53,10 @@ def to_netx(clf: SpikingClassifier, card: dict) -> netx.NetxModel:
         if isinstance(spec, Flatten):
             layers.append(netx.FlattenLayer(shape=tuple(shape)))
         elif isinstance(spec, Conv):
-            layers.append(netx.ConvLayer(weight=_quantised_weight(block), neuron=_neuron(block), shape=tuple(shape),
+            layers.append(netx.ConvLayer(weight=_quantised_weight(block, conv=True), neuron=_neuron(block), shape=tuple(shape),
                                          stride=(spec.stride,) * 2, padding=(spec.padding,) * 2))
         else:
-            layers.append(netx.DenseLayer(weight=_quantised_weight(block), neuron=_neuron(block)))
+            layers.append(netx.DenseLayer(weight=_quantised_weight(block, conv=False), neuron=_neuron(block)))
     return netx.NetxModel(layers=layers, card=card)
 
 

@@ -132,12 +132,7 @@ class RunResult:
                 "samples": self.rows(per_step)}
 
     def write_json(self, path, per_step: bool = False) -> Path:
-        return write_json_atomic(path, self.to_json(per_step))
-
-
-def write_json_atomic(path, obj) -> Path:
-    """Write ``obj`` as JSON to ``path`` atomically (temp file, then rename)."""
-    return write_json(path, obj)
+        return write_json(path, self.to_json(per_step))
 
 
 # ----------------------------------------------------------------------------------- running

@@ -97,13 +97,13 @@ def build_classifier(cfg: TrainConfig):
 
 
 def _checkpoint_state(clf) -> dict:
+    """The network's weights without SLAYER's batch-shaped neuron-state buffers."""
     skip = clf.net.transient_state_keys() if hasattr(clf.net, "transient_state_keys") else set()
     return {k: v for k, v in clf.net.state_dict().items() if k not in skip}
 
 
 def load_weights(clf, state: dict, source: str) -> None:
-    skip = clf.net.transient_state_keys() if hasattr(clf.net, "transient_state_keys") else set()
-    own = {k: v for k, v in clf.net.state_dict().items() if k not in skip}
+    own = _checkpoint_state(clf)
     if set(state) != set(own):
         raise BadInputError(f"{source}: weights do not match the model (missing {sorted(set(own) - set(state))[:3]}, "
                             f"unexpected {sorted(set(state) - set(own))[:3]})")

@@ -1,0 +1,11 @@
+"""Padded Markdown tables for terminal output (``neurodeploy info``, the benchmarks)."""
+from __future__ import annotations
+
+
+def markdown_table(rows: list[dict], cols: list[str]) -> str:
+    """Rows of dicts as a column-aligned Markdown table; missing cells are blank."""
+    w = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in cols}
+    head = "| " + " | ".join(c.ljust(w[c]) for c in cols) + " |"
+    sep = "|" + "|".join("-" * (w[c] + 2) for c in cols) + "|"
+    body = ["| " + " | ".join(str(r.get(c, "")).ljust(w[c]) for c in cols) + " |" for r in rows]
+    return "\n".join([head, sep, *body])
