@@ -26,7 +26,7 @@ from common import OUT, data_dir, machine, table
 from neurodeploy.attacks import AttackConfig, Target, evaluate
 from neurodeploy.attacks.report import write_report
 from neurodeploy.data import load_dataset
-from neurodeploy.training.run import load_run
+from neurodeploy.runfolder import load_run
 
 TARGET_EPS, TARGET_MAX = 0.1, 0.03
 EXIT_RULE = "margin:2,min=2"   # the project's default early-exit rule (cli `run`, reports)

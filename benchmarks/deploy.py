@@ -23,7 +23,7 @@ import torch
 
 from common import ROOT, data_dir, table, write_result
 import neurodeploy
-from neurodeploy.export import netx
+from neurodeploy import netx
 from neurodeploy.runtime.api import encode_dataset_for_model, run_model
 
 p = argparse.ArgumentParser()

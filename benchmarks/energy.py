@@ -20,7 +20,7 @@ import torch
 
 from common import OUT, data_dir, table, write_result
 from neurodeploy.energy.model import LABEL, ann_energy
-from neurodeploy.export import netx
+from neurodeploy import netx
 from neurodeploy.hardware.profiles import load_profile
 from neurodeploy.report.activity import FullActivity
 from neurodeploy.report.backends import record

@@ -15,7 +15,8 @@ import time
 import torch
 
 from common import OUT, data_dir, table, write_result
-from neurodeploy.training.run import TrainConfig, train
+from neurodeploy.training.config import TrainConfig
+from neurodeploy.training.run import train
 
 p = argparse.ArgumentParser()
 p.add_argument("--data-dir")

@@ -8,7 +8,7 @@ __version__ = "0.1.0"
 
 def load(run_dir, device="cpu"):
     """Load a training run as a ``torch.nn.Module`` mapping images in [0,1] (N,C,H,W) to logits."""
-    from neurodeploy.training.run import load_run
+    from neurodeploy.runfolder import load_run
 
     return load_run(run_dir, device=device)
 
@@ -27,7 +27,7 @@ def export_run(run_dir, out_path, check_samples: int = 16, data_dir=None):
 def run(model_path, backend: str = "emu", exit_rule: str = "off", dataset=None, limit=None,
         data_dir=None, seed=None, progress: bool = False):
     """Run a NetX file on its model card's test set (as ``neurodeploy run``); returns a ``RunResult``."""
-    from neurodeploy.export import netx
+    from neurodeploy import netx
     from neurodeploy.runtime.api import encode_dataset_for_model, run_model
 
     model = netx.read(model_path)

@@ -91,7 +91,8 @@ def train(dataset, model, encoding, steps, epochs, seed, out_dir, ann, loss, noi
           limit, test_limit, resume, init_from, data_dir):
     """Train an SNN (or its ANN twin) into run folder OUT."""
     from neurodeploy.encoding import make_encoder
-    from neurodeploy.training.run import TrainConfig, train as train_run
+    from neurodeploy.training.config import TrainConfig
+    from neurodeploy.training.run import train as train_run
 
     cfg = TrainConfig(dataset=dataset, model=model, encoding=make_encoder(encoding).config(), steps=steps,
                       epochs=epochs, seed=seed, ann=ann, loss=loss, noise=noise, adv=adv, mppd=mppd, batch_size=batch_size,
@@ -130,7 +131,7 @@ def export(run_dir, out_path, fmt, check_samples, data_dir):
 @friendly_errors
 def info(model_path):
     """Print MODEL.net's model card and layer table."""
-    from neurodeploy.export import netx
+    from neurodeploy import netx
     from neurodeploy.export.describe import describe
 
     click.echo(describe(netx.read(model_path)))
@@ -152,7 +153,7 @@ def profiles_cmd():
 def fit_cmd(model_path, target):
     """Check MODEL.net against a target's limits; exit 1 listing every violation if it does not fit."""
     from neurodeploy.errors import CheckFailedError
-    from neurodeploy.export import netx
+    from neurodeploy import netx
     from neurodeploy.hardware.fit import fit as fit_model
     from neurodeploy.hardware.profiles import load_profile
 
@@ -250,7 +251,7 @@ def report_cmd(model_path, target, backend, dataset, limit, exit_rule, seed, dat
 @friendly_errors
 def run_cmd(model_path, backend, dataset, limit, exit_rule, out_path, seed, data_dir):
     """Run MODEL.net on test images: accuracy, exit steps and throughput."""
-    from neurodeploy.export import netx
+    from neurodeploy import netx
     from neurodeploy.runtime.api import encode_dataset_for_model, run_model
     from neurodeploy.runtime.exit_rules import ExitRule
 

@@ -28,7 +28,8 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
     """A small MLP SNN trained for 2 epochs on 1,000 sample images: shared by export/runtime tests."""
-    from neurodeploy.training.run import TrainConfig, train
+    from neurodeploy.training.config import TrainConfig
+    from neurodeploy.training.run import train
 
     out = tmp_path_factory.mktemp("tiny_run")
     cfg = TrainConfig(model="mlp", encoding={"name": "early_burst"}, steps=8, epochs=2, seed=0,

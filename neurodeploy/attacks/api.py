@@ -111,7 +111,8 @@ def attack(run_dir, cfg: AttackConfig, out_dir=None, progress=None) -> AttackRep
     """Attack training run ``run_dir`` (CLI ``neurodeploy attack``); writes files when ``out_dir``."""
     from neurodeploy.attacks.deployed import load_deployed
     from neurodeploy.data import load_dataset
-    from neurodeploy.training.run import load_run, versions
+    from neurodeploy.runfolder import load_run
+    from neurodeploy.versions import versions
 
     cfg.validate()
     clf = load_run(run_dir)

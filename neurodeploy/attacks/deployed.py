@@ -93,7 +93,7 @@ json.dump({"prediction": [int(v) for v in r.prediction], "exit_step": [int(v) fo
 
 def load_deployed(path, target: Target, rule: ExitRule, seed: int) -> DeployedModel:
     """Read ``path`` and check that its card matches the attacked run (data set, encoder, steps)."""
-    from neurodeploy.export import netx
+    from neurodeploy import netx
     from neurodeploy.runtime.emu import compile_model
 
     if not target.is_snn:

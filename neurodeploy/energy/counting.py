@@ -1,6 +1,6 @@
 """Count what a spiking network did, per layer and per sample, from its recorded spike trains.
 
-Inputs: the :class:`~neurodeploy.export.netx.NetxModel`, the input tensor ``(N, *input_shape, T)``
+Inputs: the :class:`~neurodeploy.netx.NetxModel`, the input tensor ``(N, *input_shape, T)``
 and one output tensor ``(N, *layer.shape, T)`` per dense/conv layer, in order (numpy arrays or torch
 tensors; the emulator gives these with ``record=True``). An *event* is any nonzero entry (binary
 spikes, or graded values such as a direct-coded input).
@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from neurodeploy.export.netx import ConvLayer, NetxModel
+from neurodeploy.netx import ConvLayer, NetxModel
 from neurodeploy.hardware.geometry import geometry, synaptic_inputs
 
 BLOCK_VALUES = 2_000_000  # values per block of samples, bounding the memory of per-step products

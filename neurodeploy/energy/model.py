@@ -44,7 +44,7 @@ import numpy as np
 
 from neurodeploy.energy.counting import ActivityCounts, ann_macs
 from neurodeploy.errors import UsageError
-from neurodeploy.export.netx import NetxModel
+from neurodeploy.netx import NetxModel
 from neurodeploy.hardware.profiles import Profile, load_profile
 from neurodeploy.hardware.resources import layer_resources
 

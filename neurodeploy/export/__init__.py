@@ -1,1 +1,1 @@
-"""Export: the NetX HDF5 file format (read/write) and the trained-run -> NetX exporter."""
+"""Export: a trained run -> a verified NetX file with its model card (the format is :mod:`neurodeploy.netx`)."""

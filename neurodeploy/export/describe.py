@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 
-from neurodeploy.export import netx
+from neurodeploy import netx
 from neurodeploy.tables import markdown_table
 
 

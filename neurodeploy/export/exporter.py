@@ -16,7 +16,7 @@ import torch
 
 from neurodeploy.atomic import atomic_path
 from neurodeploy.errors import UsageError
-from neurodeploy.export import netx
+from neurodeploy import netx
 from neurodeploy.models.architectures import Conv, Flatten, shapes
 from neurodeploy.models.classifier import SpikingClassifier
 
@@ -88,7 +88,9 @@ def model_card(clf: SpikingClassifier, cfg, metrics: dict, versions: dict, class
 def export_run(run_dir, out_path, verify=None) -> netx.NetxModel:
     """Export a run to ``out_path``; ``verify(model, tmp_path, clf)`` may raise to refuse the file."""
     from neurodeploy.data import spec
-    from neurodeploy.training.run import load_run, read_json, versions
+    from neurodeploy.files import read_json
+    from neurodeploy.runfolder import load_run
+    from neurodeploy.versions import versions
 
     clf = load_run(run_dir)
     cfg = clf.config

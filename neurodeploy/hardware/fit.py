@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from neurodeploy.export.netx import NetxModel
+from neurodeploy.netx import NetxModel
 from neurodeploy.hardware.profiles import Profile, load_profile
 from neurodeploy.hardware.resources import Totals, layer_resources, totals
 from neurodeploy.hardware.rules import check_all

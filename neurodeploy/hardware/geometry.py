@@ -16,12 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neurodeploy.export.netx import ConvLayer, DenseLayer, NetxModel
-
-
-def conv_out_size(n: int, k: int, stride: int, pad: int, dil: int) -> int:
-    """Output length of a 1-D cross-correlation (PyTorch's formula)."""
-    return (n + 2 * pad - dil * (k - 1) - 1) // stride + 1
+from neurodeploy.netx import ConvLayer, DenseLayer, NetxModel
 
 
 def tap_hits(n_in: int, n_out: int, k: int, stride: int, pad: int, dil: int) -> np.ndarray:

@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from neurodeploy.export.netx import ConvLayer, NetxModel
+from neurodeploy.netx import ConvLayer, NetxModel
 from neurodeploy.hardware.geometry import Geometry, geometry, synaptic_inputs
 
 DEFAULT_WEIGHT_BITS = 8  # when the profile gives no weight_bits (SLAYER's 8-bit mantissa)

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from neurodeploy.export.netx import NetxModel
+from neurodeploy.netx import NetxModel
 
 
 @dataclass

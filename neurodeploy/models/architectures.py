@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from neurodeploy.errors import UsageError
+from neurodeploy.netx.layers import conv_output_size
 
 
 @dataclass(frozen=True)
@@ -57,10 +58,6 @@ def architecture(name: str, num_classes: int, in_channels: int | None = None):
     return (in_channels or c, h, w), layers
 
 
-def conv_out(n: int, spec: Conv) -> int:
-    return (n + 2 * spec.padding - spec.kernel) // spec.stride + 1
-
-
 def shapes(input_shape: tuple, layers) -> list:
     """Output shape of every layer, e.g. [(16, 14, 14), (32, 7, 7), (1568,), (128,), (10,)]."""
     out, shape = [], tuple(input_shape)
@@ -73,7 +70,7 @@ def shapes(input_shape: tuple, layers) -> list:
         elif isinstance(l, Conv):
             if len(shape) != 3:
                 raise UsageError(f"conv layer after flatten in {layers}")
-            shape = (l.out, conv_out(shape[1], l), conv_out(shape[2], l))
+            shape = (l.out, conv_output_size(shape[1], l.kernel, l.stride, l.padding), conv_output_size(shape[2], l.kernel, l.stride, l.padding))
         else:
             shape = (l.out,)
         out.append(shape)

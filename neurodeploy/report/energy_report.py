@@ -32,7 +32,7 @@ from neurodeploy.energy.counting import (SynapticOperations, activation_sparsity
                                          connection_sparsity, footprint, synaptic_operations)
 from neurodeploy.energy.model import LABEL, EnergyEstimate, ann_energy, snn_energy
 from neurodeploy.errors import UsageError
-from neurodeploy.export import netx
+from neurodeploy import netx
 from neurodeploy.hardware.fit import FitReport, fit
 from neurodeploy.hardware.profiles import Profile, load_profile
 from neurodeploy.hardware.resources import layer_resources
@@ -213,7 +213,7 @@ def _profile_info(prof: Profile, used: dict) -> dict:
 
 def _versions() -> dict:
     try:
-        from neurodeploy.training.run import versions
+        from neurodeploy.versions import versions
         return versions()
     except Exception:  # noqa: BLE001 - version lookup must never break a report
         return {}

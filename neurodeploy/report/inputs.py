@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from neurodeploy.errors import BadInputError, UsageError
-from neurodeploy.export.netx import NetxModel
+from neurodeploy.netx import NetxModel
 
 
 @dataclass

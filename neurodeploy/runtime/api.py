@@ -21,7 +21,7 @@ import torch
 
 from neurodeploy.atomic import write_json
 from neurodeploy.errors import BadInputError, UsageError
-from neurodeploy.export import netx as netx_format
+from neurodeploy import netx as netx_format
 from neurodeploy.runtime.exit_rules import ExitRule, apply_exit_rule
 
 BACKENDS = ("emu", "sim", "loihi2")

@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from neurodeploy.errors import BadInputError
-from neurodeploy.export.netx import (ConvLayer, DenseLayer, FlattenLayer, InputLayer,
+from neurodeploy.netx import (ConvLayer, DenseLayer, FlattenLayer, InputLayer,
                                      NetxFormatError, NetxModel)
 from neurodeploy.runtime.cuba_fixed import (SAFE_ACTIVATION, CubaFixed, cuba_step,
                                             lava_bias, lava_conv_weights, lava_dense_weights,

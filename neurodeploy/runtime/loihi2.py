@@ -69,7 +69,7 @@ def require() -> None:
 def run_loihi2(path, spikes, exit_rule="off", progress=None, model=None):
     """Run ``spikes`` (N, *input_shape, T) through ``path`` on Loihi 2; returns a ``SimResult``."""
     require()
-    from neurodeploy.export import netx as netx_format
+    from neurodeploy import netx as netx_format
     from neurodeploy.runtime.emu import check_spikes, compile_model
     from neurodeploy.runtime.exit_rules import apply_exit_rule
     from neurodeploy.runtime.sim import SimResult, lava_input_order

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from neurodeploy.export import netx as netx_format
+from neurodeploy import netx as netx_format
 from neurodeploy.runtime.emu import EmuNet, check_spikes, compile_model
 from neurodeploy.runtime.exit_rules import ExitRule
 

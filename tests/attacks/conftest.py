@@ -8,7 +8,8 @@ N_IMAGES = 100
 
 
 def _train(tmp_path_factory, name, **kw):
-    from neurodeploy.training.run import TrainConfig, train
+    from neurodeploy.training.config import TrainConfig
+    from neurodeploy.training.run import train
 
     out = tmp_path_factory.mktemp(name)
     train(TrainConfig(epochs=1, limit=1000, test_limit=200, **kw), out, progress=False)

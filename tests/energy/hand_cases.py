@@ -2,7 +2,7 @@
 import numpy as np
 import torch
 
-from neurodeploy.export.netx import CubaNeuron, DenseLayer, InputLayer, NetxModel
+from neurodeploy.netx import CubaNeuron, DenseLayer, InputLayer, NetxModel
 
 NEURON = CubaNeuron(1024, 128, 80)
 

@@ -8,7 +8,7 @@ import torch
 from neurodeploy.energy.counting import (activation_sparsity, ann_macs, ann_synaptic_operations,
                                          connection_sparsity, count_activity, footprint,
                                          synaptic_operations)
-from neurodeploy.export.netx import (ConvLayer, DenseLayer, FlattenLayer, InputLayer,
+from neurodeploy.netx import (ConvLayer, DenseLayer, FlattenLayer, InputLayer,
                                      NetxModel)
 
 from hand_cases import NEURON, hand_model, hand_spikes  # noqa: E402

@@ -9,7 +9,8 @@ from click.testing import CliRunner
 
 from neurodeploy.cli import main
 from neurodeploy.errors import CheckFailedError
-from neurodeploy.export import exporter, netx
+from neurodeploy import netx
+from neurodeploy.export import exporter
 from neurodeploy.export.verify import verifier
 
 
@@ -87,7 +88,8 @@ def test_export_refuses_an_artifact_that_differs(tiny_run, tmp_path, monkeypatch
 
 
 def test_export_refuses_ann_runs(tmp_path):
-    from neurodeploy.training.run import TrainConfig, train
+    from neurodeploy.training.config import TrainConfig
+    from neurodeploy.training.run import train
 
     train(TrainConfig(ann=True, epochs=1, limit=64, test_limit=32), tmp_path / "ann", progress=False)
     r = CliRunner().invoke(main, ["export", str(tmp_path / "ann"), "--out", str(tmp_path / "a.net")])

@@ -5,8 +5,8 @@ import numpy as np
 from click.testing import CliRunner
 
 from neurodeploy.cli import main
-from neurodeploy.export import netx
-from neurodeploy.export.netx import CubaNeuron, DenseLayer, InputLayer, NetxModel
+from neurodeploy import netx
+from neurodeploy.netx import CubaNeuron, DenseLayer, InputLayer, NetxModel
 
 
 def write_model(path, steps=16, v_th=80, value=2):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neurodeploy.export.netx import (ConvLayer, CubaNeuron, DenseLayer, FlattenLayer, InputLayer,
+from neurodeploy.netx import (ConvLayer, CubaNeuron, DenseLayer, FlattenLayer, InputLayer,
                                      NetxModel)
 from neurodeploy.hardware import rules
 from neurodeploy.hardware.fit import fit

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurodeploy.export.netx import ConvLayer, CubaNeuron, DenseLayer, FlattenLayer, InputLayer, NetxModel
+from neurodeploy.netx import ConvLayer, CubaNeuron, DenseLayer, FlattenLayer, InputLayer, NetxModel
 
 NEURON = CubaNeuron(i_decay=1024, v_decay=128, v_th_mant=80)
 

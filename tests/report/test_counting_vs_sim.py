@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from neurodeploy.energy.counting import count_activity
-from neurodeploy.export import netx
+from neurodeploy import netx
 from neurodeploy.hardware.geometry import geometry, synaptic_inputs
 from neurodeploy.report.activity import FullActivity
 from neurodeploy.report.backends import compare_with_sim

@@ -63,7 +63,7 @@ def test_report_files_and_json_sanity(report):
     # ANN twin on both CMOS profiles, equal to a direct call
     anns = {a["profile"]: a for a in data["ann_twin"]}
     assert set(anns) == {"cmos45-fp32", "cmos45-int8"}
-    from neurodeploy.export import netx
+    from neurodeploy import netx
     direct = ann_energy(netx.read(rep.model_path), "cmos45-int8").total_J
     assert anns["cmos45-int8"]["energy_J"] == pytest.approx(direct)
     nb = data["neurobench"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from neurodeploy.export import netx
+from neurodeploy import netx
 from rt_helpers import conv_model, dense_model
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from neurodeploy.export import netx
+from neurodeploy import netx
 
 
 def even_weights(rng, *shape, r=128):

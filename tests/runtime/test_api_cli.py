@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from neurodeploy.cli import main
 from neurodeploy.errors import BadInputError, UnavailableError
-from neurodeploy.export import netx
+from neurodeploy import netx
 from neurodeploy.runtime import loihi2
 from neurodeploy.runtime.api import RunResult, encode_dataset_for_model, run_model
 from rt_helpers import even_weights, random_spikes

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from neurodeploy.errors import BadInputError
-from neurodeploy.export import netx
+from neurodeploy import netx
 from neurodeploy.runtime.cuba_fixed import CubaFixed, cuba_step, lava_dense_weights
 from neurodeploy.runtime.emu import compile_model, emulate
 

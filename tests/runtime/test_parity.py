@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from neurodeploy.export import netx
+from neurodeploy import netx
 from neurodeploy.runtime.emu import emulate
 from neurodeploy.runtime.exit_rules import apply_exit_rule
 from neurodeploy.runtime.sim import simulate

@@ -10,7 +10,8 @@ from neurodeploy.cli import main
 from neurodeploy.data import load_dataset
 from neurodeploy.errors import BadInputError, UsageError
 from neurodeploy.training.losses import rate_loss, temporal_loss
-from neurodeploy.training.run import TrainConfig, train
+from neurodeploy.training.config import TrainConfig
+from neurodeploy.training.run import train
 
 
 def test_tiny_run_beats_chance_and_writes_files(tiny_run):

@@ -1,0 +1,11 @@
+"""The NetX model format: layer dataclasses and a symmetric HDF5 read/write.
+
+Every stage that handles a deployed model (export, runtime, hardware, energy, report, attacks)
+imports this package; it imports no stage above it.
+"""
+from neurodeploy.netx.hdf5 import read, write
+from neurodeploy.netx.layers import (SUPPORTED, ConvLayer, CubaNeuron, DenseLayer, FlattenLayer, InputLayer, Layer,
+                                     NetxFormatError, NetxModel, conv_output_size)
+
+__all__ = ["read", "write", "SUPPORTED", "ConvLayer", "CubaNeuron", "DenseLayer", "FlattenLayer", "InputLayer",
+           "Layer", "NetxFormatError", "NetxModel", "conv_output_size"]

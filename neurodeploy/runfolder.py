@@ -1,0 +1,67 @@
+"""A training run's folder: ``config.json`` (re-creates the run), ``metrics.json`` (per epoch) and
+``checkpoint.pt`` (weights + optimiser, loaded with ``weights_only``). Shared by training, export,
+attacks and the Python API.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from neurodeploy.data import spec
+from neurodeploy.encoding import make_encoder
+from neurodeploy.errors import BadInputError
+from neurodeploy.files import read_json
+from neurodeploy.models.classifier import ANNClassifier, SpikingClassifier
+from neurodeploy.models.snn import ANNNet, NeuronConfig, SpikingNet
+from neurodeploy.training.config import TrainConfig
+
+CHECKPOINT = "checkpoint.pt"
+
+
+def build_classifier(cfg: TrainConfig):
+    s = spec(cfg.dataset)
+    enc = make_encoder(cfg.encoding)
+    if cfg.ann:
+        return ANNClassifier(ANNNet(cfg.model, len(s.classes), s.shape[0]))
+    net = SpikingNet(cfg.model, len(s.classes), s.shape[0] * enc.channels_factor,
+                     NeuronConfig(**cfg.neuron), cfg.weight_scale)
+    return SpikingClassifier(net, enc, cfg.steps, cfg.seed)
+
+
+def checkpoint_state(clf) -> dict:
+    """The network's weights without SLAYER's batch-shaped neuron-state buffers."""
+    skip = clf.net.transient_state_keys() if hasattr(clf.net, "transient_state_keys") else set()
+    return {k: v for k, v in clf.net.state_dict().items() if k not in skip}
+
+
+def load_weights(clf, state: dict, source: str) -> None:
+    own = checkpoint_state(clf)
+    if set(state) != set(own):
+        raise BadInputError(f"{source}: weights do not match the model (missing {sorted(set(own) - set(state))[:3]}, "
+                            f"unexpected {sorted(set(state) - set(own))[:3]})")
+    for k, v in state.items():
+        if not isinstance(v, torch.Tensor) or v.shape != own[k].shape:
+            raise BadInputError(f"{source}: '{k}' has shape {getattr(v, 'shape', type(v))}, expected {tuple(own[k].shape)}")
+    clf.net.load_state_dict(state, strict=False)
+
+
+def load_run(run_dir, device: str = "cpu"):
+    """A trained run as an ``nn.Module`` in eval mode: images in [0,1] (N, C, H, W) -> logits."""
+    run = Path(run_dir)
+    if not run.is_dir():
+        raise BadInputError(f"{run}: not a run folder")
+    cfg = TrainConfig.from_dict(read_json(run / "config.json"), str(run / "config.json")).validate()
+    clf = build_classifier(cfg)
+    ckpt = run / CHECKPOINT
+    if not ckpt.exists():
+        raise BadInputError(f"{ckpt}: missing (the run has not finished an epoch)")
+    try:
+        state = torch.load(ckpt, map_location=device, weights_only=True)
+    except Exception as e:  # pickle errors, truncation: one line, no code executed
+        raise BadInputError(f"{ckpt}: unreadable checkpoint ({type(e).__name__})") from None
+    if not isinstance(state, dict) or "model" not in state:
+        raise BadInputError(f"{ckpt}: not a neurodeploy checkpoint")
+    load_weights(clf, state["model"], str(ckpt))
+    clf.config = cfg
+    return clf.eval().to(device)

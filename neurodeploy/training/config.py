@@ -1,0 +1,59 @@
+"""The run's settings: ``TrainConfig``, saved as the run folder's ``config.json``."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+from neurodeploy.data import spec
+from neurodeploy.encoding import make_encoder
+from neurodeploy.errors import BadInputError, UsageError
+from neurodeploy.models.snn import NeuronConfig
+from neurodeploy.training.losses import LOSSES
+from neurodeploy.training.perturb import parse_adv, parse_noise
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a run; saved as ``config.json``."""
+
+    dataset: str = "fashion-mnist"
+    model: str = "mlp"
+    encoding: dict = field(default_factory=lambda: {"name": "early_burst"})
+    steps: int = 8
+    epochs: int = 5
+    seed: int = 0
+    ann: bool = False
+    loss: str = "temporal"
+    batch_size: int = 128
+    lr: float = 1e-3
+    lr_schedule: str = "cosine"  # "cosine" (to 0 over the run's epochs) | "constant"
+    limit: int | None = None
+    test_limit: int | None = None
+    noise: str | None = None
+    adv: str | None = None
+    mppd: float | None = None  # ρ of the membrane-perturbation penalty; perturbed input from --adv/--noise (default gaussian 8/255)
+    neuron: dict = field(default_factory=lambda: asdict(NeuronConfig()))
+    weight_scale: float = 2.0
+    init_from: str | None = None  # run folder whose weights start this run (fine-tuning), shape-checked
+
+    def validate(self) -> "TrainConfig":
+        spec(self.dataset)
+        make_encoder(self.encoding)
+        if self.loss not in LOSSES:
+            raise UsageError(f"unknown loss '{self.loss}' (known: {', '.join(LOSSES)})")
+        if self.lr_schedule not in ("cosine", "constant"):
+            raise UsageError(f"unknown lr schedule '{self.lr_schedule}' (cosine | constant)")
+        if self.steps < 1 or self.epochs < 0 or self.batch_size < 1:
+            raise UsageError("steps and batch size must be >= 1 and epochs >= 0")
+        parse_noise(self.noise)
+        parse_adv(self.adv)
+        if self.mppd is not None and (self.ann or self.mppd < 0):
+            raise UsageError("--mppd needs a spiking model and ρ >= 0")
+        return self
+
+    @classmethod
+    def from_dict(cls, d: dict, source: str = "config") -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known - {"versions"}
+        if unknown:
+            raise BadInputError(f"{source}: unknown keys {sorted(unknown)}")
+        return cls(**{k: v for k, v in d.items() if k in known})
