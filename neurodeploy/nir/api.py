@@ -108,8 +108,9 @@ def import_file(nir_path, out_path, steps: int | None = None, encoding: str | No
                    "from_neurodeploy_export": bool(imp.source_card)},
         "imported": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "convention": {**asdict(imp.convention), "threshold": "v > theta (NIR and Lava)"},
-        "quantisation": {"weights": "8-bit mantissa, per-layer exponent E: w = 2 round(W 2**E), "
-                                    "vThMant = 2**(E+1) (layers already in NetX values are stored exactly)",
+        "quantisation": {"weights": "8-bit mantissa: vThMant = floor(254 / max|W/theta|) per layer, "
+                                    "w = 2 round(W/theta vThMant/2); Lava's weight exponent per layer below (layers "
+                                    "already in NetX values are stored exactly)",
                          "decays": "12-bit (fraction x 4096)", "layers": [l.to_dict() for l in imp.layers]},
         "approximate": bool(approximate), "approximations": list(imp.approximations),
         "steps": T, "input_shape": list(imp.model.input_shape),

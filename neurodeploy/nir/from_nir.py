@@ -31,11 +31,12 @@ Quantisation
 ------------
 A layer whose values are already NetX values (``64·w`` integers that Lava loads unchanged,
 ``64·θ`` an integer, decays ``4096·d`` integers) is stored exactly: the round trip NetX -> NIR ->
-NetX is bit-identical. Otherwise, with the threshold normalised to 1, the layer gets a per-layer
-exponent ``E``, the largest with ``max|W|·2**E ≤ 127``: weights ``2·round(W·2**E)`` (8-bit mantissa,
-stored like SLAYER's even integers in [-256, 254]), ``vThMant = 2**(E+1)`` (at most 2**16),
-bias ``round(b·2**(E+1))``; decays ``round(4096·d)`` (12 bit). Lava then computes with exactly
-these values (checked against Lava's weight handling in :mod:`neurodeploy.runtime.cuba_fixed`).
+NetX is bit-identical. Otherwise, with the threshold normalised to 1 (weights W relative to θ),
+``vThMant = floor(254/max|W|)`` (17 bit) and ``u = vThMant/2`` make the largest weight an 8-bit
+mantissa of at most 127: weights ``2·round(W·u)`` (SLAYER's storage, even integers in [-256, 254]; Lava derives its
+per-layer weight exponent from them, recorded per layer), bias ``round(b·vThMant)`` (16 bit); decays ``round(4096·d)``
+(12 bit). Lava loads exactly these values (checked against Lava's weight handling in
+:mod:`neurodeploy.runtime.cuba_fixed`), so every rounding happens here and is recorded.
 """
 from __future__ import annotations
 
@@ -49,7 +50,6 @@ from neurodeploy.nir.convention import CARD_KEY, Convention
 from neurodeploy.nir.graph import NirImportError, chain, shape_of
 
 MAX_V_TH_MANT = (1 << 17) - 1
-MAX_EXPONENT = 15                       # vThMant = 2**(E+1) <= 2**16
 INT16 = 32767
 NEURON_TYPES = ("CubaLIF", "LIF", "IF")
 OP_TYPES = ("Affine", "Linear", "Conv2d", "SumPool2d", "AvgPool2d", "Flatten")
@@ -63,7 +63,7 @@ class ImportedLayer:
     neuron: str            # the NIR neuron node
     kind: str              # "dense" | "conv"
     lossless: bool         # stored exactly (no rounding anywhere)
-    exponent: int | None   # per-layer exponent E (None when stored exactly)
+    exponent: int | None   # Lava's per-layer weight exponent of the stored weights (None when stored exactly)
     v_th_mant: int
     i_decay: int
     v_decay: int
@@ -379,22 +379,27 @@ def _quantise(name: str, kind: str, w: np.ndarray, vbias: np.ndarray | None, the
     m = float(np.abs(wn).max())
     if m == 0:
         raise NirImportError(f"node '{name}': all weights are zero (Lava NetX cannot load such a layer)")
-    e = min(int(np.floor(np.log2(127.0 / m))), MAX_EXPONENT)
-    if e < -1:
+    # mantissa unit: the largest weight becomes 127 (8 bit), unless the threshold mantissa would overflow
+    vth = int(min(np.floor(254.0 / m), MAX_V_TH_MANT))      # the threshold mantissa is exact ...
+    unit = vth / 2.0                                          # ... and the weights round relative to it
+    if vth < 1:
         raise NirImportError(f"node '{name}': weights up to {m:.3g} times the threshold do not fit 8 bits with a "
                              f"threshold mantissa >= 1")
-    mant = np.clip(np.rint(wn * 2.0 ** e), -128, 127)
-    wq = 2 * mant
-    vth = 1 << (e + 1)
+    wq = 2 * np.clip(np.rint(wn * unit), -128, 127)
     bq = None
     if bn is not None:
         bq = np.rint(bn * vth)
         if np.abs(bq).max() > INT16:
             raise NirImportError(f"node '{name}': bias {np.abs(bn).max():.3g} x threshold does not fit Lava's "
-                                 f"16-bit bias at exponent {e}")
-    if kind == "dense" and not _lava_lossless_dense(wq):   # even integers in [-256, 254] always are
-        raise NirImportError(f"node '{name}': internal: quantised weights are not loaded unchanged by Lava")
-    return wq, bq, vth, e, False, float(np.abs(wq / vth - wn).max())
+                                 f"16-bit bias")
+    exponent = 0
+    if kind == "dense":
+        from neurodeploy.runtime.cuba_fixed import lava_dense_weights
+
+        if not _lava_lossless_dense(wq):   # even integers in [-256, 254] always are
+            raise NirImportError(f"node '{name}': internal: quantised weights are not loaded unchanged by Lava")
+        exponent = int(lava_dense_weights(wq)[1])
+    return wq, bq, vth, exponent, False, float(np.abs(wq / vth - wn).max())
 
 
 # ----------------------------------------------------------------------------- import
