@@ -31,8 +31,9 @@ Quantisation
 ------------
 A layer whose values are already NetX values (``64·w`` integers that Lava loads unchanged,
 ``64·θ`` an integer, decays ``4096·d`` integers) is stored exactly: the round trip NetX -> NIR ->
-NetX is bit-identical. Otherwise, with the threshold normalised to 1 (weights W relative to θ),
-``vThMant = floor(254/max|W|)`` (17 bit) and ``u = vThMant/2`` make the largest weight an 8-bit
+NetX is bit-identical; so is a layer whose weights relative to θ lie on a power-of-two grid
+that fits 8 bits (quantisation-aware training): ``vThMant = 2**k``. Otherwise, with the threshold
+normalised to 1 (weights W relative to θ), ``vThMant = floor(254/max|W|)`` (17 bit) and ``u = vThMant/2`` make the largest weight an 8-bit
 mantissa of at most 127: weights ``2·round(W·u)`` (SLAYER's storage, even integers in [-256, 254]; Lava derives its
 per-layer weight exponent from them, recorded per layer), bias ``round(b·vThMant)`` (16 bit); decays ``round(4096·d)``
 (12 bit). Lava loads exactly these values (checked against Lava's weight handling in
@@ -379,6 +380,15 @@ def _quantise(name: str, kind: str, w: np.ndarray, vbias: np.ndarray | None, the
     m = float(np.abs(wn).max())
     if m == 0:
         raise NirImportError(f"node '{name}': all weights are zero (Lava NetX cannot load such a layer)")
+    # weights already on a power-of-two grid that fits 8 bits (e.g. quantisation-aware training): exact
+    k = int(np.floor(np.log2(254.0 / m)))
+    if 0 <= k <= 16 and _close_to_int(wn * 2.0 ** (k - 1)) and (bn is None or _close_to_int(bn * 2.0 ** k)) \
+            and (bn is None or np.abs(np.rint(bn * 2.0 ** k)).max() <= INT16):
+        vth = 1 << k
+        wq = 2 * np.rint(wn * 2.0 ** (k - 1))
+        bq = None if bn is None else np.rint(bn * vth)
+        if kind == "conv" or _lava_lossless_dense(wq):
+            return wq, bq, vth, None, True, float(np.abs(wq / vth - wn).max())
     # mantissa unit: the largest weight becomes 127 (8 bit), unless the threshold mantissa would overflow
     vth = int(min(np.floor(254.0 / m), MAX_V_TH_MANT))      # the threshold mantissa is exact ...
     unit = vth / 2.0                                          # ... and the weights round relative to it

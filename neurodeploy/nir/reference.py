@@ -8,7 +8,7 @@ Per step t, for every node of the chain in order: linear nodes map the input, ne
              v = (1 − dt/τ_mem)·v + (dt/τ_mem)·v_leak + (dt·r/τ_mem)·I
     LIF      v = (1 − dt/τ)·v + (dt/τ)·v_leak + (dt·r/τ)·x
     IF       v = v + dt·r·x
-    all      s = v > v_threshold ;  v = v_reset where s
+    all      s = v > v_threshold ;  v = v_reset where s   (v within 1e-6·θ of θ counts as equal)
 
 Every sample starts from zero state. This simulates the graph as NIR states it; it shares no
 code with the importer's folding and quantisation, so comparing it with the emulated NetX
@@ -24,6 +24,9 @@ import torch.nn.functional as F
 
 from neurodeploy.nir.convention import Convention
 from neurodeploy.nir.graph import NirImportError, chain, shape_of
+
+
+TIE = 1e-6   # relative: |v − θ| ≤ TIE·|θ| counts as v == θ (no spike)
 
 
 @dataclass
@@ -88,6 +91,9 @@ class _Neuron:
         else:
             raise NirImportError(f"node '{name}': the reference simulation has no model of {t}")
         self.theta = full("v_threshold")
+        # Graphs carry float32 parameters (τ, w_in, r: ~6e-8 relative), so v can land a hair above θ
+        # where exact arithmetic gives v == θ (common with weights on a grid): within TIE of θ is "equal".
+        self.theta_tie = self.theta + TIE * self.theta.abs()
         reset = getattr(node, "v_reset", None)
         self.reset = torch.zeros(shape, dtype=torch.float64) if reset is None else full("v_reset")
 
@@ -103,7 +109,7 @@ class _Neuron:
             else:
                 drive = x[t]
             v = self.a_v * v + self.leak + self.g_v * drive
-            s = v > self.theta
+            s = v > self.theta_tie
             v = torch.where(s, self.reset, v)
             out[t] = s.to(x.dtype)
         return out
