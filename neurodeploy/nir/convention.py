@@ -59,8 +59,9 @@ class Convention:
         return self.dt * INFINITE_TAU_STEPS if d == 0 else self.dt / d
 
     def decay_fraction(self, tau) -> np.ndarray:
-        """``dt/τ`` per neuron (float64)."""
-        return self.dt / np.asarray(tau, dtype=np.float64)
+        """``dt/τ`` per neuron (float64); 0 for ``τ ≥ 2**20·dt``, this convention's "no decay"."""
+        tau = np.asarray(tau, dtype=np.float64)
+        return np.where(tau >= self.dt * INFINITE_TAU_STEPS * (1 - 1e-9), 0.0, self.dt / tau)
 
     def decay_int(self, fraction: float) -> int:
         """A decay fraction quantised to 12 bits (round to nearest)."""

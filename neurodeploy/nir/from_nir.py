@@ -22,8 +22,8 @@ unscaled when every neuron has θ and g = 1 in common). ``v_leak`` becomes the L
 ``dv·v_leak`` (added to v every step); an Affine bias becomes that bias when ``di = 1``.
 
 Refused, with one line naming the node (``--approximate`` allows those marked *):
-``v_reset ≠ 0``; ``τ < dt``; a non-positive threshold or gain; ``v_leak ≠ 0`` without voltage
-decay; per-neuron time constants in one layer (*: the median is used); an Affine bias into a
+``v_reset ≠ 0``; ``τ < dt``; a non-positive threshold or gain; ``v_leak ≠ 0`` where the voltage
+decay quantises to 0; per-neuron time constants in one layer (*: the median is used); an Affine bias into a
 synaptic current (*: its steady state ``g·b/di`` is added to v); a per-neuron gain or threshold
 that varies inside a conv channel; weight nodes after the last neuron; recurrent subgraphs.
 
@@ -304,7 +304,7 @@ def _neuron_params(name: str, node, shape: tuple, conv: Convention) -> _NeuronFl
     def decay(tau, attr):
         if np.any(tau <= 0):
             raise NirImportError(f"node '{name}': {attr} must be positive")
-        d = dt / tau
+        d = conv.decay_fraction(tau)
         if np.any(d > 1 + 1e-9):
             raise NirImportError(f"node '{name}': {attr} = {tau.min():.3g} is below dt = {dt:g} (the Euler step "
                                  f"would overshoot; NetX decays are at most 1)")
@@ -334,8 +334,6 @@ def _neuron_params(name: str, node, shape: tuple, conv: Convention) -> _NeuronFl
                              f"vThMant unsigned)")
     if np.any(gain <= 0):
         raise NirImportError(f"node '{name}': the input gain (r, w_in) must be positive")
-    if np.any((leak != 0) & (dv == 0)):
-        raise NirImportError(f"node '{name}': v_leak ≠ 0 without voltage decay (τ = ∞) has no Lava form")
     return _NeuronFloat(di=di, dv=dv, gain=gain, theta=theta, v_leak=leak)
 
 
@@ -419,6 +417,9 @@ def _fold_neuron(name: str, node, syn: dict, conv: Convention, approximate: bool
     p = _neuron_params(name, node, shape, conv)
     i_dec, i_exact = _layer_decay(name, "current decay (tau_syn)", p.di, conv, approximate, notes)
     v_dec, v_exact = _layer_decay(name, "voltage decay (tau_mem/tau)", p.dv, conv, approximate, notes)
+    if v_dec == 0 and np.any(p.v_leak != 0):
+        raise NirImportError(f"node '{name}': v_leak ≠ 0 with a voltage decay that is 0 in 12 bits (τ ≥ 8192·dt) "
+                             f"has no Lava form (Lava's bias is dv·v_leak)")
     di_layer = i_dec / conv.decay_unity
     dv_layer = v_dec / conv.decay_unity
     b_in = np.asarray(syn["bias"], dtype=np.float64)
