@@ -228,13 +228,13 @@ def _dense_from_ops(ops: list, shape: tuple) -> tuple:
     return y.t().contiguous().numpy(), zero.numpy()
 
 
-def _fold_synapse(ops: list, shape: tuple) -> dict:
+def _fold_synapse(ops: list, shape: tuple, neuron: str) -> dict:
     """The synapse of one layer: dict(kind, weight, bias, out_shape, flatten, conv geometry, nodes)."""
     types = [type(o.node).__name__ for o in ops]
     names = [o.name for o in ops]
     weighted = [t for t in types if t != "Flatten"]
     if not weighted:
-        raise NirImportError(f"node '{names[-1] if names else '?'}': a neuron with no weight node before it "
+        raise NirImportError(f"node '{neuron}': a neuron with no weight node before it "
                              f"(NetX layers are weights + neurons)")
     if types[-1] in ("Affine", "Linear"):
         w, b = _dense_from_ops(ops, shape)
@@ -491,7 +491,7 @@ def from_nir(graph, approximate: bool = False, convention: Convention | None = N
         if t not in NEURON_TYPES:
             raise NirImportError(f"node '{name}': node type {t} is not supported (supported: "
                                  f"{', '.join(OP_TYPES + NEURON_TYPES)}, Input, Output)")
-        syn = _fold_synapse(ops, shape)
+        syn = _fold_synapse(ops, shape, name)
         notes: list = []
         w, vb, theta, i_dec, v_dec, decay_exact = _fold_neuron(name, node, syn, conv, approximate, notes)
         wq, bq, vth, e, lossless, err = _quantise(name, syn["kind"], w, vb, theta, conv)
