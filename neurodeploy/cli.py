@@ -161,15 +161,16 @@ def convert_cmd(model_path, to_format, out_path):
 @click.option("--min-agreement", default=0.99, show_default=True, type=float,
               help="Refuse the import below this prediction agreement with the NIR reference.")
 @click.option("--approximate", is_flag=True, help="Approximate what Lava cannot state exactly (recorded in the card).")
+@click.option("--dt", default=None, type=float, help="Seconds per step the graph assumes (default: its metadata, else 1e-4).")
 @click.option("--seed", default=0, show_default=True, type=int)
 @DATA_DIR
 @friendly_errors
-def import_cmd(nir_path, out_path, steps, encoding, dataset, limit, min_agreement, approximate, seed, data_dir):
+def import_cmd(nir_path, out_path, steps, encoding, dataset, limit, min_agreement, approximate, dt, seed, data_dir):
     """Import NIR graph NIR_PATH as a NetX file, verified against a float reference simulation."""
     from neurodeploy.nir.api import import_file
 
     r = import_file(nir_path, out_path, steps=steps, encoding=encoding, dataset=dataset, limit=limit,
-                    min_agreement=min_agreement, approximate=approximate, seed=seed, data_dir=data_dir)
+                    min_agreement=min_agreement, approximate=approximate, seed=seed, data_dir=data_dir, dt=dt)
     exact = sum(l.lossless for l in r.imported.layers)
     click.echo(f"{out_path}: {len(r.imported.layers)} synaptic layers ({exact} stored exactly) from {nir_path}; "
                f"{r.verification.summary()}")

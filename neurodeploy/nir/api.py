@@ -17,6 +17,7 @@ import torch
 
 from neurodeploy import netx
 from neurodeploy.errors import CheckFailedError, UsageError
+from neurodeploy.nir.convention import Convention
 from neurodeploy.nir.from_nir import Imported, from_nir
 from neurodeploy.nir.graph import read_graph, write_graph
 from neurodeploy.nir.to_nir import to_nir
@@ -75,8 +76,11 @@ def verification_input(model: netx.NetxModel, steps: int, encoding, dataset, lim
 
 def import_file(nir_path, out_path, steps: int | None = None, encoding: str | None = None,
                 dataset: str | None = None, limit: int = 200, min_agreement: float = 0.99,
-                approximate: bool = False, seed: int = 0, data_dir=None) -> ImportResult:
-    """NIR file -> NetX file with a model card, written only if verification passes."""
+                approximate: bool = False, seed: int = 0, data_dir=None, dt: float | None = None) -> ImportResult:
+    """NIR file -> NetX file with a model card, written only if verification passes.
+
+    ``dt``: the time step the graph's time constants assume (default: its metadata, else 1e-4 s).
+    """
     from neurodeploy.encoding import make_encoder
     from neurodeploy.versions import versions
 
@@ -85,8 +89,10 @@ def import_file(nir_path, out_path, steps: int | None = None, encoding: str | No
         raise UsageError(f"--min-agreement must be in [0, 1], got {min_agreement}")
     if int(limit) < 1:
         raise UsageError(f"--limit must be >= 1, got {limit}")
+    if dt is not None and not (np.isfinite(dt) and dt > 0):
+        raise UsageError(f"--dt must be a positive time step in seconds, got {dt}")
     graph = read_graph(nir_path)
-    imp = from_nir(graph, approximate=approximate)
+    imp = from_nir(graph, approximate=approximate, convention=Convention(dt=float(dt)) if dt else None)
     src = imp.source_card or {}
     enc = make_encoder(encoding).config() if encoding else src.get("encoding")
     T = int(steps or src.get("steps") or 8)

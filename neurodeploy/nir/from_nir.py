@@ -48,7 +48,7 @@ import numpy as np
 
 from neurodeploy import netx
 from neurodeploy.nir.convention import CARD_KEY, Convention
-from neurodeploy.nir.graph import NirImportError, chain, shape_of
+from neurodeploy.nir.graph import NirImportError, chain, input_shape
 
 MAX_V_TH_MANT = (1 << 17) - 1
 INT16 = 32767
@@ -472,7 +472,7 @@ def from_nir(graph, approximate: bool = False, convention: Convention | None = N
     conv = convention or Convention.from_metadata(getattr(graph, "metadata", {}) or {})
     nodes = chain(graph)
     in_name, in_node = nodes[0]
-    shape = shape_of(in_node.input_type.get("input"), f"node '{in_name}'")
+    shape = input_shape(in_name, in_node)
     layers: list = [netx.InputLayer(shape=shape)]
     info: list = []
     approximations: list = []

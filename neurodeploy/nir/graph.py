@@ -158,3 +158,15 @@ def shape_of(value, where: str) -> tuple:
             or not np.all(a.astype(np.float64) == np.round(a.astype(np.float64))):
         raise NirImportError(f"{where}: shape {a.tolist()} is not a list of positive integers")
     return tuple(int(x) for x in a)
+
+
+def input_shape(name: str, node) -> tuple:
+    """The shape an Input node feeds, without a batch dimension.
+
+    NIR types exclude the batch; some exporters (Norse 1.1 with nirtorch 2) record a leading batch of
+    1, as in (1, C, H, W) or (1, F): that leading 1 is dropped.
+    """
+    shape = shape_of(node.input_type.get("input") if isinstance(node.input_type, dict) else None, f"node '{name}'")
+    if len(shape) in (2, 4) and shape[0] == 1:
+        shape = shape[1:]
+    return shape

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from neurodeploy.nir.convention import Convention
-from neurodeploy.nir.graph import NirImportError, chain, shape_of
+from neurodeploy.nir.graph import NirImportError, chain, input_shape
 
 
 TIE = 1e-6   # relative: |v − θ| ≤ TIE·|θ| counts as v == θ (no spike)
@@ -120,7 +120,7 @@ def simulate(graph, spikes, convention: Convention | None = None) -> ReferenceRe
     conv = convention or Convention.from_metadata(getattr(graph, "metadata", {}) or {})
     nodes = chain(graph)
     x = torch.as_tensor(np.asarray(spikes) if not isinstance(spikes, torch.Tensor) else spikes).to(torch.float64)
-    in_shape = shape_of(nodes[0][1].input_type.get("input"), f"node '{nodes[0][0]}'")
+    in_shape = input_shape(*nodes[0])
     if tuple(x.shape[1:-1]) != in_shape:
         raise NirImportError(f"input of shape {tuple(x.shape)} does not match the graph's input (N, "
                              f"{', '.join(map(str, in_shape))}, T)")
