@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import nir
-import numpy as np
 import snntorch as snn
 import snntorch.utils
 import torch

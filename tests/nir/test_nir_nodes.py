@@ -9,7 +9,7 @@ from neurodeploy import netx
 from neurodeploy.nir import Convention, from_nir, read_graph, to_nir, write_graph
 from neurodeploy.nir.reference import simulate
 from neurodeploy.runtime.emu import emulate
-from nir_helpers import (DT, assert_same_model, cuba_node, full, graph, grid_weights, if_node, lif_node,
+from nir_helpers import (DT, assert_same_model, cuba_node, graph, grid_weights, if_node, lif_node,
                          netx_conv, netx_dense, random_spikes)
 
 
