@@ -25,7 +25,8 @@ Refused, with one line naming the node (``--approximate`` allows those marked *)
 ``v_reset ≠ 0``; ``τ < dt``; a non-positive threshold or gain; ``v_leak ≠ 0`` where the voltage
 decay quantises to 0; per-neuron time constants in one layer (*: the median is used); an Affine bias into a
 synaptic current (*: its steady state ``g·b/di`` is added to v); a per-neuron gain or threshold
-that varies inside a conv channel; weight nodes after the last neuron; recurrent subgraphs.
+that varies inside a conv channel; weight nodes after the last neuron; recurrent weights (until
+NetX's ``dense_rec`` is in :mod:`neurodeploy.netx`); branches and other cycles.
 
 Quantisation
 ------------
@@ -48,11 +49,10 @@ import numpy as np
 
 from neurodeploy import netx
 from neurodeploy.nir.convention import CARD_KEY, Convention
-from neurodeploy.nir.graph import NirImportError, chain, input_shape
+from neurodeploy.nir.graph import NEURON_TYPES, NirImportError, input_shape, walk
 
 MAX_V_TH_MANT = (1 << 17) - 1
 INT16 = 32767
-NEURON_TYPES = ("CubaLIF", "LIF", "IF")
 OP_TYPES = ("Affine", "Linear", "Conv2d", "SumPool2d", "AvgPool2d", "Flatten")
 
 
@@ -470,7 +470,16 @@ def from_nir(graph, approximate: bool = False, convention: Convention | None = N
     if not isinstance(graph, nir.NIRGraph):
         raise NirImportError(f"expected a NIR graph, got a single {type(graph).__name__} node")
     conv = convention or Convention.from_metadata(getattr(graph, "metadata", {}) or {})
-    nodes = chain(graph)
+    walked = walk(graph)
+    if walked.recurrent:
+        # TODO(dense_rec): when neurodeploy.netx has a dense_rec layer, a neuron with its own weight
+        # becomes one: fold the recurrent weight row by row with the same gain/threshold scale as the
+        # input weight (_fold_neuron), quantise both with one shared vThMant (_quantise over both
+        # matrices), and check emu against the reference, which already simulates recurrence.
+        neuron, (weight, _) = next(iter(walked.recurrent.items()))
+        raise NirImportError(f"node '{neuron}': recurrent weight '{weight}' needs NetX's dense_rec layer, which "
+                             f"this version of neurodeploy.netx does not have yet")
+    nodes = walked.nodes
     in_name, in_node = nodes[0]
     shape = input_shape(in_name, in_node)
     layers: list = [netx.InputLayer(shape=shape)]

@@ -2,11 +2,13 @@
 
 neurodeploy runs feed-forward chains (Input -> op -> ... -> Output, every node with one
 predecessor and one successor). A recurrent layer is, in NIR, a subgraph with a cycle
-(snnTorch's RLeaky/RSynaptic: ``input -> lif -> w_rec -> lif -> output``); it is detected and
-named here so that the importer can refuse it with one line until NetX's ``dense_rec`` lands.
+(snnTorch's RLeaky/RSynaptic: ``input -> lif -> w_rec -> lif -> output``, which nirtorch may inline
+as ``1.lif``, ``1.w_rec``); subgraphs are inlined here and each neuron's own recurrent weight is set
+aside (:class:`Chain`), so the reference can simulate it and the importer can name it.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -84,41 +86,84 @@ def find_cycle(nodes, edges) -> list | None:
     return None
 
 
-def refuse_recurrence(graph) -> None:
-    """Refuse recurrent subgraphs and cycles with one line naming the node.
+NEURON_TYPES = ("CubaLIF", "LIF", "IF")
 
-    TODO(dense_rec): once ``neurodeploy.netx`` has a ``dense_rec`` layer, a subgraph
-    ``input -> (CubaLIF|LIF) -> (Linear|Affine) w_rec -> same neuron -> output`` becomes one
-    dense_rec layer (feed-forward weight from the node before the subgraph, recurrent weight
-    ``w_rec`` folded with the same per-neuron gain and threshold scale as the input weight).
-    """
+
+def inline_subgraphs(graph) -> tuple:
+    """``(nodes, edges)`` with every nested ``NIRGraph`` node inlined as ``sub.node`` (its own Input and
+    Output dropped, the outer edges joined to what they fed and what fed them)."""
     import nir
 
+    nodes: dict = {}
+    edges: list = []
+    entry: dict = {}
+    exit_: dict = {}
     for name, node in graph.nodes.items():
-        if isinstance(node, nir.NIRGraph):
-            cyc = find_cycle(list(node.nodes), node.edges)
-            what = f"cycle {' -> '.join(cyc)}" if cyc else "a nested subgraph"
-            raise NirImportError(f"node '{name}': recurrent subgraph ({what}) needs NetX's dense_rec layer, "
-                                 f"which this version of neurodeploy.netx does not have yet")
-    cyc = find_cycle(list(graph.nodes), graph.edges)
+        if not isinstance(node, nir.NIRGraph):
+            nodes[name] = node
+            continue
+        inner_nodes, inner_edges = inline_subgraphs(node)
+        ins = [n for n, v in inner_nodes.items() if isinstance(v, nir.Input)]
+        outs = [n for n, v in inner_nodes.items() if isinstance(v, nir.Output)]
+        if len(ins) != 1 or len(outs) != 1:
+            raise NirImportError(f"node '{name}': a subgraph needs one Input and one Output node")
+        io = (ins[0], outs[0])
+        nodes.update({f"{name}.{n}": v for n, v in inner_nodes.items() if n not in io})
+        entry[name] = [f"{name}.{b}" for a, b in inner_edges if a == ins[0] and b != outs[0]]
+        exit_[name] = [f"{name}.{a}" for a, b in inner_edges if b == outs[0] and a != ins[0]]
+        edges += [(f"{name}.{a}", f"{name}.{b}") for a, b in inner_edges if a not in io and b not in io]
+    for a, b in graph.edges:
+        edges += [(x, y) for x in exit_.get(a, [a]) for y in entry.get(b, [b])]
+    return nodes, edges
+
+
+def split_recurrence(nodes: dict, edges: list) -> tuple:
+    """Take out each neuron's own recurrent weight (a 2-cycle ``neuron -> Linear|Affine -> same neuron``,
+    snnTorch's RLeaky/RSynaptic); returns ``(edges without them, {neuron: (weight name, weight node)})``.
+    Any other cycle is refused with one line naming a node of it."""
+    succ: dict = {}
+    pred: dict = {}
+    for a, b in edges:
+        succ.setdefault(a, []).append(b)
+        pred.setdefault(b, []).append(a)
+    rec: dict = {}
+    for w, node in nodes.items():
+        if type(node).__name__ in ("Linear", "Affine") and len(pred.get(w, [])) == 1 and succ.get(w) == pred[w] \
+                and type(nodes.get(pred[w][0])).__name__ in NEURON_TYPES:
+            if pred[w][0] in rec:
+                raise NirImportError(f"node '{pred[w][0]}': two recurrent weights ({rec[pred[w][0]][0]}, {w})")
+            rec[pred[w][0]] = (w, node)
+    weights = {w for w, _ in rec.values()}
+    edges = [(a, b) for a, b in edges if a not in weights and b not in weights]
+    cyc = find_cycle(list(nodes), edges)
     if cyc:
-        raise NirImportError(f"node '{cyc[0]}': recurrent connection (cycle {' -> '.join(cyc)}) needs NetX's "
-                             f"dense_rec layer, which this version of neurodeploy.netx does not have yet")
+        raise NirImportError(f"node '{cyc[0]}': recurrent connection (cycle {' -> '.join(cyc)}) other than a "
+                             f"neuron's own weight; NetX cannot express it")
+    return edges, rec
 
 
-def chain(graph) -> list:
-    """The graph's nodes in order from its Input to its Output as ``[(name, node), ...]``.
+@dataclass
+class Chain:
+    """A graph as neurodeploy runs it: ``nodes`` [(name, node)] from Input to Output, and each neuron's
+    own recurrent weight, ``recurrent`` {neuron name: (weight name, weight node)}: its spikes of step
+    t − 1 feed its input at step t."""
 
-    Refuses (naming the node) anything but one unbranched path that visits every node.
-    """
+    nodes: list
+    recurrent: dict = field(default_factory=dict)
+
+
+def walk(graph) -> Chain:
+    """The graph's unbranched chain from its Input to its Output (subgraphs inlined, recurrent weights
+    set aside); refuses anything else with one line naming the node."""
     import nir
 
-    refuse_recurrence(graph)
-    nodes, edges = graph.nodes, list(graph.edges)
+    nodes, edges = inline_subgraphs(graph)
     for a, b in edges:
         for n in (a, b):
             if n not in nodes:
                 raise NirImportError(f"edge ({a}, {b}) names node '{n}', which the graph does not have")
+    edges, rec = split_recurrence(nodes, edges)
+    weights = {w for w, _ in rec.values()}
     inputs = [n for n, v in nodes.items() if isinstance(v, nir.Input)]
     outputs = [n for n, v in nodes.items() if isinstance(v, nir.Output)]
     if len(inputs) != 1 or len(outputs) != 1:
@@ -143,10 +188,10 @@ def chain(graph) -> list:
             raise NirImportError(f"node '{order[-1]}': has no successor; the chain never reaches Output "
                                  f"'{outputs[0]}'")
         order.append(nxt[0])
-    left = [n for n in nodes if n not in order]
+    left = [n for n in nodes if n not in order and n not in weights]
     if left:
         raise NirImportError(f"node '{left[0]}': not on the path from Input to Output")
-    return [(n, nodes[n]) for n in order]
+    return Chain(nodes=[(n, nodes[n]) for n in order], recurrent=rec)
 
 
 def shape_of(value, where: str) -> tuple:

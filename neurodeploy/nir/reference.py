@@ -10,7 +10,8 @@ Per step t, for every node of the chain in order: linear nodes map the input, ne
     IF       v = v + dt·r·x
     all      s = v > v_threshold ;  v = v_reset where s   (v within 1e-6·θ of θ counts as equal)
 
-Every sample starts from zero state. This simulates the graph as NIR states it; it shares no
+A neuron's own recurrent weight (a 2-cycle, as snnTorch's RLeaky/RSynaptic export) adds
+``W_rec·s[t−1]`` to its input ``x[t]``. Every sample starts from zero state. This simulates the graph as NIR states it; it shares no
 code with the importer's folding and quantisation, so comparing it with the emulated NetX
 artifact (:mod:`neurodeploy.nir.verify`) checks them.
 """
@@ -23,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from neurodeploy.nir.convention import Convention
-from neurodeploy.nir.graph import NirImportError, chain, input_shape
+from neurodeploy.nir.graph import NEURON_TYPES, NirImportError, input_shape, walk
 
 
 TIE = 1e-6   # relative: |v − θ| ≤ TIE·|θ| counts as v == θ (no spike)
@@ -97,28 +98,32 @@ class _Neuron:
         reset = getattr(node, "v_reset", None)
         self.reset = torch.zeros(shape, dtype=torch.float64) if reset is None else full("v_reset")
 
-    def run(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (T, N, *shape) -> spikes (T, N, *shape)."""
+    def run(self, x: torch.Tensor, recurrent=None) -> torch.Tensor:
+        """x: (T, N, *shape) -> spikes (T, N, *shape); ``recurrent(s)`` adds W_rec·s[t−1] to the input."""
         i = torch.zeros_like(x[0])
         v = torch.zeros_like(x[0])
+        s = torch.zeros_like(x[0])
         out = torch.empty_like(x)
         for t in range(x.shape[0]):
+            xt = x[t] if recurrent is None else x[t] + recurrent(s).reshape(x[t].shape)
             if self.synaptic:
-                i = self.a_i * i + self.g_i * x[t]
+                i = self.a_i * i + self.g_i * xt
                 drive = i
             else:
-                drive = x[t]
+                drive = xt
             v = self.a_v * v + self.leak + self.g_v * drive
-            s = v > self.theta_tie
-            v = torch.where(s, self.reset, v)
-            out[t] = s.to(x.dtype)
+            fired = v > self.theta_tie
+            v = torch.where(fired, self.reset, v)
+            s = fired.to(x.dtype)
+            out[t] = s
         return out
 
 
 def simulate(graph, spikes, convention: Convention | None = None) -> ReferenceResult:
     """Run ``spikes`` (N, *input_shape, T) through the graph; returns output and per-neuron-node spikes."""
     conv = convention or Convention.from_metadata(getattr(graph, "metadata", {}) or {})
-    nodes = chain(graph)
+    walked = walk(graph)
+    nodes = walked.nodes
     x = torch.as_tensor(np.asarray(spikes) if not isinstance(spikes, torch.Tensor) else spikes).to(torch.float64)
     in_shape = input_shape(*nodes[0])
     if tuple(x.shape[1:-1]) != in_shape:
@@ -130,8 +135,10 @@ def simulate(graph, spikes, convention: Convention | None = None) -> ReferenceRe
     with torch.no_grad():
         for name, node in nodes[1:-1]:
             flat = seq.reshape(T * N, *seq.shape[2:])
-            if type(node).__name__ in ("CubaLIF", "LIF", "IF"):
-                seq = _Neuron(name, node, tuple(seq.shape[2:]), conv.dt).run(seq)
+            if type(node).__name__ in NEURON_TYPES:
+                rec = walked.recurrent.get(name)
+                feedback = None if rec is None else (lambda s, r=rec: _linear(r[0], r[1], s))
+                seq = _Neuron(name, node, tuple(seq.shape[2:]), conv.dt).run(seq, feedback)
                 layers[name] = seq.permute(*range(1, seq.ndim), 0)
             else:
                 y = _linear(name, node, flat)
