@@ -23,7 +23,6 @@ from __future__ import annotations
 import math
 import sys
 import time
-import zlib
 from dataclasses import dataclass, field, replace
 
 import torch
@@ -39,6 +38,7 @@ from neurodeploy.attacks.projection import check_norm
 from neurodeploy.attacks.square import SquareConfig, square
 from neurodeploy.attacks.target import Target
 from neurodeploy.errors import UsageError
+from neurodeploy.seeding import derive
 
 ATTACKS = ("fgsm", "pgd", "apgd-ce", "apgd-dlr", "square", "suite")
 DEFAULT_STEPS = {"fgsm": 1, "pgd": 20, "apgd-ce": 100, "apgd-dlr": 100, "square": 1, "suite": 50}
@@ -142,7 +142,7 @@ class Member:
         return head + (f" [{', '.join(tags)}]" if tags else "")
 
     def seed(self, base: int) -> int:
-        return (int(base) * 1_000_003 + zlib.crc32(self.name.encode())) % (1 << 31)
+        return derive(base, "attack/member", self.name) % (1 << 31)  # 31 bits: torchattacks seeds with it
 
 
 @dataclass

@@ -200,3 +200,23 @@ def make_encoder(spec) -> Encoder:
     if name not in ENCODERS:
         raise UsageError(f"unknown encoding '{spec}' (known: {', '.join(ENCODERS)}, fusion:A+B)")
     return ENCODERS[name]()
+
+
+def encode_samples(encoder: Encoder, x: torch.Tensor, T: int, seed: int, indices, split: str = "test") -> torch.Tensor:
+    """Spikes of images ``x`` (N, C, H, W) that are samples ``indices`` of data split ``split``.
+
+    A stochastic encoder draws each sample from its own stream,
+    :func:`neurodeploy.seeding.sample_stream` (``seed``, ``split``, index), so a sample's spikes
+    do not depend on the batch it sits in or on how many samples are encoded: training's
+    evaluation, ``run``, ``report``, export's check and ``attack`` see the same draw. No gradient.
+    """
+    from neurodeploy.seeding import sample_stream
+
+    with torch.no_grad():
+        if not encoder.stochastic:
+            return encoder.spikes(x, T)
+        idx = [int(i) for i in (indices.tolist() if hasattr(indices, "tolist") else indices)]
+        if len(idx) != x.shape[0]:
+            raise ValueError(f"{len(idx)} indices for {x.shape[0]} images")
+        return torch.cat([encoder.spikes(x[k:k + 1], T, sample_stream(seed, split, i)) for k, i in enumerate(idx)],
+                         dim=0)

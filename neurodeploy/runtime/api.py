@@ -236,12 +236,13 @@ def encode_dataset_for_model(model: netx_format.NetxModel, dataset: str | None =
 
     Returns ``(spikes uint8 (N, *model.input_shape, T), labels int64 (N,))``. Images are scaled to
     [0, 1] and encoded with ``make_encoder(card['encoding'])`` for ``card['steps']`` steps; a
-    ``torch.Generator`` seeded with ``seed`` (default: the card's seed, else 0) drives stochastic
-    encoders, which encode the whole set in one call (as training's verification does). A model
+    stochastic encoder draws sample i from :func:`neurodeploy.seeding.sample_stream` (``seed``
+    (default: the card's seed, else 0), ``split``, i): the draw of training's metrics, ``report``
+    and ``attack``, whatever ``limit`` or the batch size. A model
     whose first layer takes a flat vector gets the C-major flattening of (C, H, W).
     """
     from neurodeploy.data import load_dataset
-    from neurodeploy.encoding import make_encoder
+    from neurodeploy.encoding import encode_samples, make_encoder
 
     card = model.card or {}
     for key in ("encoding", "steps"):
@@ -270,14 +271,13 @@ def encode_dataset_for_model(model: netx_format.NetxModel, dataset: str | None =
     if want != enc_shape and not (len(want) == 1 and want[0] == C * factor * H * W):
         raise BadInputError(f"data set '{name}' encodes to {enc_shape} per step with '{enc.name}', "
                             f"but the model takes {want}")
-    gen = torch.Generator().manual_seed(int(seed))
     N = len(ds.labels)
     out = torch.empty((N, *want, T), dtype=torch.uint8)
-    chunk = N if getattr(enc, "stochastic", False) else 1024
+    chunk = 1024
     with torch.no_grad():
-        for lo in range(0, N, max(1, chunk)):
+        for lo in range(0, N, chunk):
             x = torch.from_numpy(ds.images[lo:lo + chunk]).float() / 255
-            s = enc.encode(x, T, gen)
+            s = encode_samples(enc, x, T, int(seed), range(lo, lo + x.shape[0]), split)
             if not bool(((s == 0) | (s == 1)).all()):
                 raise BadInputError(f"encoding '{enc.name}' did not give 0/1 spikes")
             out[lo:lo + chunk] = s.reshape(s.shape[0], *want, T).to(torch.uint8)
