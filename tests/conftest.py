@@ -17,22 +17,27 @@ ROOT = Path(__file__).resolve().parents[1]
 torch.set_num_threads(2)
 
 
+def missing_data(what: str):
+    """Skip the test because data set ``what`` is absent; under ``CI=true`` that is a failure."""
+    msg = f"{what} not found: set NEURODEPLOY_DATA"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI=true: {msg}", pytrace=False)
+    pytest.skip(msg)
+
+
 def require_data(*names: str) -> Path:
-    """The data root holding every folder in ``names``; skip (fail under CI=true) naming what is missing."""
+    """The data root holding every folder in ``names``; else :func:`missing_data` naming what is missing."""
     root = find_data_root(ROOT, need=names[0])
     missing = [n for n in names if root is None or not (root / n).exists()]
     if missing:
-        msg = f"{', '.join(missing)} not found: set NEURODEPLOY_DATA"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true: {msg}", pytrace=False)
-        pytest.skip(msg)
+        missing_data(", ".join(missing))
     return root
 
 
 @pytest.fixture(scope="session")
 def need_data():
-    """:func:`require_data` for tests that pick their data sets themselves."""
-    return require_data
+    """:func:`missing_data` for tests that look for their data sets themselves."""
+    return missing_data
 
 
 @pytest.fixture(scope="session")
