@@ -82,7 +82,7 @@ LIMIT_FIELDS = {
     "weight_bits": (None, _INT),
     "weight_exp_min": (None, _INT),
     "weight_exp_max": (None, _INT),
-    "netx_weight_exp": (None, _INT),
+    "netx_weight_exp": (None, _INT),  # no longer read (NetX picks each layer's exponent); old profiles load
     "state_bits": (None, _INT),
     "act_shift": (None, _INT),
     "du_bits": (None, _INT),
