@@ -1,4 +1,4 @@
-"""The ``neurodeploy`` command line: one verb per stage; see CLI.md. Thin: parse, call, print."""
+"""The ``neurodeploy`` command line: one verb per stage; see docs/cli.md. Thin: parse, call, print."""
 from __future__ import annotations
 
 import functools

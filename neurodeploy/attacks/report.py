@@ -15,7 +15,7 @@ from neurodeploy.tables import markdown_rows
 
 GRADIENT_NOTES = (
     "Gradient names `ENC+NEURON:WIDTH`: ENC is the encoder surrogate — `ste` straight-through "
-    "(ds[t]/dx = 1) or `spike` spike-only (ds[t]/dx = s[t], masks gradients, REFERENCE §2); NEURON "
+    "(ds[t]/dx = 1) or `spike` spike-only (ds[t]/dx = s[t], masks gradients, docs/attacks.md); NEURON "
     "the spiking-neuron surrogate — `slayer` SLAYER's exponential with its width × WIDTH, `rect`/"
     "`sigmoid` with width WIDTH × threshold, `bptr` the rate gradient (straight-through where the "
     "neuron fired at least once). Loss position: `exit` (default) = cumulative output at the step the "

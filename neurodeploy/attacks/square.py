@@ -2,7 +2,7 @@
 
 It queries only the target's decision logits (:class:`~neurodeploy.attacks.view.LogitsView`,
 no gradient), so it cannot be fooled by masked gradients: if it beats the white-box attacks, the
-gradients are masked (REFERENCE §4). Restarts run on the samples still correct; results are
+gradients are masked (docs/attacks.md). Restarts run on the samples still correct; results are
 judged with the target's exact decision.
 """
 from __future__ import annotations

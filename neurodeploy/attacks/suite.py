@@ -10,7 +10,7 @@ reported; the others (``cascade``) only attack the samples that no earlier attac
 broken — the AutoAttack way to spend the budget on what is left; their row says how many of
 those they broke. With ``full=True`` every member is standalone.
 
-The suite (REFERENCE §4) for an SNN: FGSM; PGD with few and with K steps (``--steps``, ``--restarts``)
+The suite (docs/attacks.md) for an SNN: FGSM; PGD with few and with K steps (``--steps``, ``--restarts``)
 on the straight-through encoder gradient; the same with the spike-only encoder gradient alone;
 (with an exit rule) the non-adaptive attack on the final output; PGD on the loss summed over all
 prefixes; PGD through narrow and wide SLAYER surrogates, rectangular and fast-sigmoid
@@ -48,7 +48,7 @@ SUITE_SURROGATES = ("ste+slayer:0.2", "ste+slayer:5", "ste+rect:0.5", "ste+sigmo
 
 @dataclass
 class AttackConfig:
-    """Settings of one ``neurodeploy attack`` run (CLI.md); ``steps``/``eot`` None = defaults."""
+    """Settings of one ``neurodeploy attack`` run (docs/cli.md); ``steps``/``eot`` None = defaults."""
 
     attack: str = "suite"
     eps: tuple = (0.1,)

@@ -1,6 +1,6 @@
 """Spike encoders: images x in [0, 1], shape (N, C, H, W) -> spikes (N, C', H, W, T), t = 0..T-1.
 
-Formulas (REFERENCE §2, as in the seed paper's public code):
+Formulas (docs/attacks.md, as in the seed paper's public code):
 
 =============  ===============================================  ==========================
 name           s[t]                                             attack surrogate (default)
@@ -19,7 +19,7 @@ The true gradient of a T-level code is zero almost everywhere, so attacks need a
 * ``"ste"`` (straight-through): ds[t]/dx = 1 for every t, i.e. the backward pass of the spike
   count as if count ≈ T·x.
 * ``"spike"`` (spike-only, the seed code's choice for temporal codes): ds[t]/dx = s[t], the
-  gradient passes only where a spike was emitted. It masks gradients (REFERENCE §2), so the
+  gradient passes only where a spike was emitted. It masks gradients (docs/attacks.md), so the
   attack suite takes the worst case over both.
 """
 from __future__ import annotations
