@@ -1,4 +1,4 @@
-"""The ``neurodeploy`` command line: one verb per stage; see CLI.md. Thin: parse, call, print."""
+"""The ``neurodeploy`` command line: one verb per stage; see docs/cli.md. Thin: parse, call, print."""
 from __future__ import annotations
 
 import functools
@@ -27,7 +27,7 @@ def friendly_errors(fn):
 
 @click.group()
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
-@click.version_option(package_name="neurodeploy")
+@click.version_option(package_name="neurodeploy", prog_name="neurodeploy")
 def main(debug):
     """neurodeploy: spiking neural networks from training to neuromorphic hardware."""
 
@@ -190,7 +190,7 @@ def info(model_path):
 @main.command("profiles")
 @friendly_errors
 def profiles_cmd():
-    """List hardware profiles: built-in hw_profiles/ plus folders in $NEURODEPLOY_PROFILES."""
+    """List hardware profiles: built-in (neurodeploy/hardware/builtin_profiles/) plus folders in $NEURODEPLOY_PROFILES."""
     from neurodeploy.hardware.profiles import format_profiles, list_profiles
 
     click.echo(format_profiles(list_profiles()))
@@ -318,6 +318,20 @@ def run_cmd(model_path, backend, dataset, limit, exit_rule, out_path, seed, data
     click.echo(result.summary_line())
     if out_path:
         result.write_json(out_path)
+
+
+# ---------------------------------------------------------------------------------------- doctor
+@main.command("doctor")
+@friendly_errors
+def doctor_cmd():
+    """What is installed and working (Lava, the 3.11 fix, lava-dl, torchattacks, Loihi 2, ray)."""
+    from neurodeploy.doctor import checks, core_works, format_checks
+    from neurodeploy.errors import CheckFailedError
+
+    results = checks()
+    click.echo(format_checks(results))
+    if not core_works(results):
+        raise CheckFailedError("neurodeploy's core does not work here (see above)")
 
 
 if __name__ == "__main__":
