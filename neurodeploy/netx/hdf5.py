@@ -195,8 +195,8 @@ class _Reader:
     def layer(self, g: h5py.Group, where: str):
         kind = self.text(g, "type", where)
         if kind in UNLOADABLE:
-            raise self.fail(where, f"layer type '{kind}' cannot be loaded by Lava NetX (lava-dl 0.6 has no "
-                                   f"{kind} block; fold pooling into a strided conv before export)")
+            raise self.fail(where, f"layer type '{kind}' cannot be run: Lava NetX (lava-dl 0.6) has no "
+                                   f"{kind} block (fold pooling into a strided conv before export)")
         if kind not in SUPPORTED:
             raise self.fail(where, f"layer type '{kind}' cannot be run (supported: {', '.join(SUPPORTED)})")
         if kind == "input":
