@@ -186,12 +186,11 @@ def run_model(model, spikes, labels=None, backend: str = "emu", exit_rule="off",
             from neurodeploy.runtime.emu import emulate
 
             t0 = time.perf_counter()
-            r = emulate(net, x, record=record, progress=lambda n: bar.update(n - bar.n), threads=threads)
-            exit_step, pred = apply_exit_rule(r.spikes, rule)
+            r = emulate(net, x, record=record, progress=lambda n: bar.update(n - bar.n), threads=threads,
+                        exit_rule=rule)
             wall = time.perf_counter() - t0
-            mask = torch.arange(T)[None, None, :] < exit_step[:, None, None]
-            step_counts = (r.spikes * mask).numpy().astype(np.uint8)
-            exit_np, pred_np, lava_steps = exit_step.numpy(), pred.numpy(), None
+            step_counts = r.spikes.numpy()
+            exit_np, pred_np, lava_steps = r.exit_step.numpy(), r.prediction.numpy(), None
             recording = r.layers
             sim_info = {}
         else:
