@@ -169,6 +169,11 @@ Layer = Union[InputLayer, FlattenLayer, DenseLayer, RecurrentDenseLayer, ConvLay
 SYNAPTIC = (DenseLayer, RecurrentDenseLayer, ConvLayer)
 
 
+def neuron_of(layer):
+    """The neuron Lava NetX gives ``layer``: its own, or for a dense layer without one NetX's default."""
+    return layer.neuron if layer.neuron is not None else CubaNeuron.netx_default()
+
+
 @dataclass
 class NetxModel:
     """An ordered list of layers plus the model card (a JSON-able dict)."""
