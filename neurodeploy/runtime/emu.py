@@ -347,9 +347,9 @@ def _check_integers(x: torch.Tensor, lo: int, hi: int, what: str, why: str) -> t
         if x.dtype.is_floating_point:
             if not bool(torch.isfinite(x).all()) or not bool((x == x.round()).all()):
                 raise BadInputError(f"{what}: values must be integers ({why}); scale and round them first")
-        a, b = torch.aminmax(x)
+        a, b = (int(v) if not x.dtype.is_floating_point else float(v) for v in torch.aminmax(x))
         if a < lo or b > hi:
-            raise BadInputError(f"{what}: values must lie in [{lo}, {hi}] ({why}), found [{a.item():g}, {b.item():g}]")
+            raise BadInputError(f"{what}: values must lie in [{lo}, {hi}] ({why}), found [{a:g}, {b:g}]")
     return x.to(torch.int64) if (x.dtype.is_floating_point or x.dtype == torch.int64) else x
 
 
