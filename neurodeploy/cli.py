@@ -149,8 +149,9 @@ def profiles_cmd():
 @main.command("fit")
 @click.argument("model_path", type=click.Path())
 @click.option("--target", required=True, help="Profile name (see `neurodeploy profiles`) or a .toml path.")
+@click.option("--steps", "-T", type=int, default=None, help="Time steps T of a card-less file (checks reset_interval).")
 @friendly_errors
-def fit_cmd(model_path, target):
+def fit_cmd(model_path, target, steps):
     """Check MODEL.net against a target's limits; exit 1 listing every violation if it does not fit."""
     from neurodeploy.errors import CheckFailedError
     from neurodeploy import netx
@@ -158,7 +159,10 @@ def fit_cmd(model_path, target):
     from neurodeploy.hardware.profiles import load_profile
 
     profile = load_profile(target)
-    report = fit_model(netx.read(model_path), profile, model_path=model_path)
+    model = netx.read(model_path)
+    if steps is not None:
+        model.card = {**(model.card or {}), "steps": int(steps)}
+    report = fit_model(model, profile, model_path=model_path)
     click.echo(report.format_table())
     if not report.fits():
         n = len(report.violations)
@@ -225,13 +229,24 @@ def attack_cmd(run_dir, method, eps, steps, restarts, eot, norm, limit, exit_rul
 @DATA_DIR
 @click.option("--out", "out_dir", default=None, type=click.Path(),
               help="Folder for report.json, report.md and the PNG plots (written atomically).")
+# card-less NetX files: the activity source is --input (or --encoding + --dataset), T is --steps
+@click.option("--input", "input_path", default=None, type=click.Path(dir_okay=False),
+              help="Input array .npy/.npz/.h5 (as for `run`) as the activity source.")
+@click.option("--steps", "-T", type=int, default=None, help="Time steps T (card-less files).")
+@click.option("--labels", "labels_path", default=None, type=click.Path(dir_okay=False),
+              help="Integer labels for --input (without: accuracy = agreement with the full-T prediction).")
+@click.option("--input-mode", type=click.Choice(["spikes", "a_in", "bias"]), default=None,
+              help="How --input enters the network (see `run`).")
+@click.option("--encoding", default=None, help="Encoder for --dataset when the model card names none.")
 @friendly_errors
-def report_cmd(model_path, target, backend, dataset, limit, exit_rule, seed, data_dir, out_dir):
+def report_cmd(model_path, target, backend, dataset, limit, exit_rule, seed, data_dir, out_dir, input_path, steps,
+               labels_path, input_mode, encoding):
     """Modelled energy and latency of MODEL.net on a target, with and without early exit."""
     from neurodeploy.report import make_report
 
     rep = make_report(model_path, target, backend=backend, dataset=dataset, limit=limit, exit_rule=exit_rule,
-                      data_dir=data_dir, seed=seed, out=out_dir)
+                      data_dir=data_dir, seed=seed, out=out_dir, input_path=input_path, steps=steps,
+                      labels_path=labels_path, input_mode=input_mode, encoding=encoding)
     click.echo(rep.summary())
 
 

@@ -408,6 +408,7 @@ class EmuResult:
     layers: list | None = None
     exit_step: torch.Tensor | None = None
     prediction: torch.Tensor | None = None
+    input_layer: torch.Tensor | None = None   # record=True, input neuron driven: its output (N, *in, T)
 
     @property
     def counts(self) -> torch.Tensor:
@@ -543,6 +544,9 @@ def emulate(model, spikes, record: bool = False, batch_size: int | None = None, 
     out = torch.zeros((N, C, T), dtype=out_dtype)
     recs = ([torch.zeros((N, *l.out_shape, T), dtype=torch.int64 if l.graded_out else torch.uint8)
              for l in net.layers] if record else None)
+    in_rec = None
+    if record and net.input_layer is not None and mode != "spikes":
+        in_rec = torch.zeros((N, *net.input_shape, T), dtype=torch.int64 if net.input_layer.graded_out else torch.uint8)
     exit_step = torch.full((N,), T, dtype=torch.int64)
     final_cum = torch.zeros((N, C), dtype=torch.int64)
     bs = batch_size or auto_batch(net, T)
@@ -559,7 +563,7 @@ def emulate(model, spikes, record: bool = False, batch_size: int | None = None, 
             first = total if rule.is_off else min(total, L + max(1, rule.min_steps))
             while j0 < total and batch.rows.numel():
                 j1 = min(total, j0 + (first if j0 == 0 else (total if rule.is_off else exit_chunk)))
-                _run_steps(net, batch, x, mode, T, j0, j1, out, recs, gemm_threads)
+                _run_steps(net, batch, x, mode, T, j0, j1, out, recs, gemm_threads, in_rec)
                 if not rule.is_off:
                     _decide(net, batch, out, j0, j1, T, rule, exit_step, final_cum)
                 j0 = j1
@@ -571,15 +575,15 @@ def emulate(model, spikes, record: bool = False, batch_size: int | None = None, 
     if not rule.is_off:
         keep = torch.arange(T)[None, :] < exit_step[:, None]
         out *= keep[:, None, :].to(out.dtype)
-        if recs is not None:
-            for r in recs:
-                r *= keep.view(N, *([1] * (r.ndim - 2)), T).to(r.dtype)
+        for r in (recs or []) + ([in_rec] if in_rec is not None else []):
+            r *= keep.view(N, *([1] * (r.ndim - 2)), T).to(r.dtype)
     pred = predict(final_cum) if N else torch.zeros(0, dtype=torch.int64)
-    return EmuResult(spikes=out, layers=recs, exit_step=exit_step, prediction=pred.to(torch.int64))
+    return EmuResult(spikes=out, layers=recs, exit_step=exit_step, prediction=pred.to(torch.int64),
+                     input_layer=in_rec)
 
 
 def _run_steps(net: EmuNet, batch: _Batch, x: torch.Tensor, mode: str, T: int, j0: int, j1: int,
-               out: torch.Tensor, recs, gemm_threads) -> None:
+               out: torch.Tensor, recs, gemm_threads, in_rec=None) -> None:
     """Lava steps j0..j1-1 (0-based within the sample) for every sample in ``batch``."""
     K, B, rows = j1 - j0, batch.rows.shape[0], batch.rows
     in_shape = tuple(net.input_shape)
@@ -590,6 +594,8 @@ def _run_steps(net: EmuNet, batch: _Batch, x: torch.Tensor, mode: str, T: int, j
         seq[:n] = xs.permute(xs.ndim - 1, *range(xs.ndim - 1))
     if net.input_layer is not None and mode != "spikes":
         seq = _layer_chunk(net.input_layer, batch.in_state, seq, batch.frames)
+        if in_rec is not None:
+            _store(in_rec, seq, rows, j0, T)
     L = len(net.layers)
     for k, layer in enumerate(net.layers, start=1):
         seq = _layer_chunk(layer, batch.states[k - 1], seq, gemm_threads=gemm_threads)
