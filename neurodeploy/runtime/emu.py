@@ -439,33 +439,56 @@ def _neuron_step(layer: EmuLayer, st: dict, a: torch.Tensor, bias) -> torch.Tens
     return s
 
 
-def _layer_chunk(layer: EmuLayer, st: dict, seq: torch.Tensor, bias=None, gemm_threads=None) -> torch.Tensor:
-    """Run ``layer`` over K Lava steps. ``seq`` (K, B, *in_shape): the previous layer's output at
-    those steps (the input neuron: its a_in). Returns (K, B, *out_shape), uint8 or int64."""
+def _layer_chunk(layer: EmuLayer, st: dict, seq: torch.Tensor, j0: int, lo: int, hi: int, bias=None,
+                 gemm_threads=None) -> torch.Tensor:
+    """Run ``layer`` over Lava steps j0..j0+K-1. ``seq`` (K, B, *in_shape): the previous layer's output
+    at those steps (the input neuron: its a_in). Returns (K, B, *out_shape), uint8 or int64.
+
+    Only the neuron steps in [lo, hi) are computed (others are 0): before ``lo`` the layer provably
+    holds zero state and gets zero input (no bias anywhere), from ``hi`` on its output can only reach
+    output steps past T. The synapse runs on the input steps those neuron steps read.
+    """
     K, B = seq.shape[:2]
     out_dtype = torch.int64 if layer.graded_out else torch.uint8
-    out = torch.empty((K, B, *layer.out_shape), dtype=out_dtype)
+    out = torch.zeros((K, B, *layer.out_shape), dtype=out_dtype)
+    n0, n1 = max(j0, lo), min(j0 + K, hi)              # neuron steps to run
     bias = layer.bias if bias is None else bias
     if layer.kind == "input":
-        nin = seq.to(torch.int64)
-        for j in range(K):
-            out[j] = _neuron_step(layer, st, nin[j], bias)
+        for j in range(n0, n1):
+            out[j - j0] = _neuron_step(layer, st, seq[j - j0].to(torch.int64), bias)
         return out
-    with _torch_threads(gemm_threads):   # the matmul/conv scales with threads, the neuron steps do not
-        a = layer.synapse(seq.reshape(K * B, *layer.in_shape))
+    r0, r1 = max(n0 - 1, j0), min(max(n1, n0), hi - 1)  # input steps whose synapse result is read
+    a = None
+    if r1 > r0:
+        with _torch_threads(gemm_threads):   # the matmul/conv scales with threads, the neuron steps do not
+            a = layer.synapse(seq[r0 - j0:r1 - j0].reshape((r1 - r0) * B, *layer.in_shape))
+
+    def row(r):                                          # synapse result of input step r (None: zero)
+        if a is None or not r0 <= r < r1:
+            return None
+        return a[(r - r0) * B:(r - r0 + 1) * B]
+
     if layer.delay_slots:
-        a = a.view(K, B, layer.delay_slots, layer.neurons)
-        for j in range(K):
-            buf = st["buf"]
-            nin = buf[:, 0].reshape(B, *layer.out_shape)
-            st["buf"] = wrap_int(torch.cat([buf[:, 1:], torch.zeros_like(buf[:, :1])], dim=1) + a[j], 32)
-            out[j] = _rec_step(layer, st, nin, bias)
+        def push(r):                                     # Lava: a_buff rolls one slot, then adds step r
+            buf, add = st["buf"], row(r)
+            buf = torch.cat([buf[:, 1:], torch.zeros_like(buf[:, :1])], dim=1)
+            st["buf"] = buf if add is None else wrap_int(buf + add.view(B, layer.delay_slots, -1), 32)
+
+        if n0 > j0 and n0 - 1 >= r0:
+            push(n0 - 1)
+        for j in range(n0, n1):
+            nin = st["buf"][:, 0].reshape(B, *layer.out_shape)
+            push(j)
+            out[j - j0] = _rec_step(layer, st, nin, bias)
         return out
-    a = a.view(K, B, *layer.out_shape)
-    nin_seq = torch.cat([st["buf"][None], a[:-1]], dim=0)     # the synapse's one-step buffer
-    st["buf"] = a[-1]
-    for j in range(K):
-        out[j] = _rec_step(layer, st, nin_seq[j], bias)
+    for j in range(n0, n1):
+        prev = row(j - 1)
+        nin = st["buf"] if prev is None else prev.view(B, *layer.out_shape)
+        if prev is None and j - 1 >= j0:
+            nin = torch.zeros_like(st["buf"])
+        out[j - j0] = _rec_step(layer, st, nin, bias)
+    last = row(j0 + K - 1)                               # the one-step buffer into the next chunk
+    st["buf"] = last.view(B, *layer.out_shape) if last is not None else torch.zeros_like(st["buf"])
     return out
 
 
@@ -593,12 +616,13 @@ def _run_steps(net: EmuNet, batch: _Batch, x: torch.Tensor, mode: str, T: int, j
         xs = x.index_select(0, rows)[..., j0:j0 + n]          # (B, *in, n)
         seq[:n] = xs.permute(xs.ndim - 1, *range(xs.ndim - 1))
     if net.input_layer is not None and mode != "spikes":
-        seq = _layer_chunk(net.input_layer, batch.in_state, seq, batch.frames)
+        seq = _layer_chunk(net.input_layer, batch.in_state, seq, j0, 0, T, batch.frames)
         if in_rec is not None:
             _store(in_rec, seq, rows, j0, T)
     L = len(net.layers)
     for k, layer in enumerate(net.layers, start=1):
-        seq = _layer_chunk(layer, batch.states[k - 1], seq, gemm_threads=gemm_threads)
+        lo = 0 if net.preroll else k                  # biases integrate from the sample's first step
+        seq = _layer_chunk(layer, batch.states[k - 1], seq, j0, lo, T + k, gemm_threads=gemm_threads)
         if recs is not None:
             _store(recs[k - 1], seq, rows, j0 - k, T)
     _store(out, seq.reshape(K, B, -1), rows, j0 - L, T)
