@@ -111,3 +111,20 @@ def sdnn_net(path, seed=2):
         slayer.block.sigma_delta.Output(sd, 8, 3, weight_scale=2),
     ]
     return _Export(blocks, (12,)).export_hdf5(path)
+
+
+def sdnn_conv_net(path, seed=3):
+    """PilotNet-like SDNN: sigma_delta Input (C, H, W) -> strided convs -> flatten -> Dense -> Output."""
+    slayer = _slayer()
+    torch.manual_seed(seed)
+    sd = {"threshold": 0.1, "tau_grad": 0.1, "scale_grad": 0.15, "requires_grad": False,
+          "activation": torch.nn.functional.relu}
+    blocks = [
+        slayer.block.sigma_delta.Input(sd),
+        slayer.block.sigma_delta.Conv(sd, 2, 4, 3, padding=1, stride=2, weight_scale=2),
+        slayer.block.sigma_delta.Conv(sd, 4, 6, 3, padding=1, stride=2, weight_scale=2),
+        slayer.block.sigma_delta.Flatten(),
+        slayer.block.sigma_delta.Dense(sd, 6 * 4 * 4, 10, weight_scale=2),
+        slayer.block.sigma_delta.Output(sd, 10, 2, weight_scale=2),
+    ]
+    return _Export(blocks, (2, 16, 16)).export_hdf5(path)

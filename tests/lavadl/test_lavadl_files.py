@@ -82,6 +82,15 @@ def test_sigma_delta_graded_values_and_bias(lavadl_files):
     _same(simulate(p, x, record=True), e)
 
 
+def test_sigma_delta_conv_image_input(lavadl_files):
+    """A (C, H, W) input neuron (Lava's W, H, C order) feeding strided convs with graded values."""
+    p = lavadl_files["sdnn_conv"]
+    x = _x((3, 2, 16, 16), 8, 5, -50, 200)
+    e = emulate(netx.read(p), x, record=True)
+    assert all(l.abs().sum() > 0 for l in e.layers) and len(torch.unique(e.spikes)) > 5
+    _same(simulate(p, x, record=True), e)
+
+
 def test_input_neuron_skipped_in_spikes_mode(lavadl_files):
     """``spikes`` into a file with an input neuron feeds the first synapse (NetX skip_layers=1)."""
     p = lavadl_files["dense"]
