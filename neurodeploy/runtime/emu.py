@@ -23,6 +23,11 @@ Early exit: the rule is evaluated on the cumulative output after each input step
 time chunks; after each chunk the samples that have exited leave the batch (their state rows are
 dropped), so exited samples stop costing compute, as they stop costing Lava steps in ``sim``. A
 sample's outputs after its exit step are 0 (not computed), as in ``sim``.
+
+Exactness limits (where Lava itself is not integer-exact): Lava's Conv model computes in float32
+(torch), so a conv fed graded values equals this emulator only while its partial sums stay below
+2**24 in magnitude (always true for 0/1 spikes and 8-bit weights below that fan-in); the delayed
+Dense model multiplies graded values by weights in int32 per synapse, wrapped here only in the sum.
 """
 from __future__ import annotations
 
