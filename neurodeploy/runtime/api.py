@@ -231,8 +231,9 @@ def run_model(model, spikes, labels=None, backend: str = "emu", exit_rule="off",
             else:
                 from neurodeploy.runtime.loihi2 import run_loihi2
 
-                if mode != "spikes":
-                    raise UsageError(f"backend 'loihi2' takes spikes only, not input mode '{mode}'")
+                if mode != "spikes" or net.input_layer is not None:
+                    raise UsageError("backend 'loihi2' runs files without an input neuron, fed spikes; "
+                                     "`--backend sim` runs this one")
                 r = run_loihi2(path, x, rule, progress=lambda n: bar.update(n - bar.n), model=model)
             step_counts = r.spikes.numpy()
             exit_np, pred_np = np.asarray(r.exit_step), np.asarray(r.prediction)
