@@ -199,8 +199,9 @@ def profiles_cmd():
 @main.command("fit")
 @click.argument("model_path", type=click.Path())
 @click.option("--target", required=True, help="Profile name (see `neurodeploy profiles`) or a .toml path.")
+@click.option("--steps", "-T", type=int, default=None, help="Time steps T of a card-less file (checks reset_interval).")
 @friendly_errors
-def fit_cmd(model_path, target):
+def fit_cmd(model_path, target, steps):
     """Check MODEL.net against a target's limits; exit 1 listing every violation if it does not fit."""
     from neurodeploy.errors import CheckFailedError
     from neurodeploy import netx
@@ -208,7 +209,10 @@ def fit_cmd(model_path, target):
     from neurodeploy.hardware.profiles import load_profile
 
     profile = load_profile(target)
-    report = fit_model(netx.read(model_path), profile, model_path=model_path)
+    model = netx.read(model_path)
+    if steps is not None:
+        model.card = {**(model.card or {}), "steps": int(steps)}
+    report = fit_model(model, profile, model_path=model_path)
     click.echo(report.format_table())
     if not report.fits():
         n = len(report.violations)
@@ -275,13 +279,24 @@ def attack_cmd(run_dir, method, eps, steps, restarts, eot, norm, limit, exit_rul
 @DATA_DIR
 @click.option("--out", "out_dir", default=None, type=click.Path(),
               help="Folder for report.json, report.md and the PNG plots (written atomically).")
+# card-less NetX files: the activity source is --input (or --encoding + --dataset), T is --steps
+@click.option("--input", "input_path", default=None, type=click.Path(dir_okay=False),
+              help="Input array .npy/.npz/.h5 (as for `run`) as the activity source.")
+@click.option("--steps", "-T", type=int, default=None, help="Time steps T (card-less files).")
+@click.option("--labels", "labels_path", default=None, type=click.Path(dir_okay=False),
+              help="Integer labels for --input (without: accuracy = agreement with the full-T prediction).")
+@click.option("--input-mode", type=click.Choice(["spikes", "a_in", "bias"]), default=None,
+              help="How --input enters the network (see `run`).")
+@click.option("--encoding", default=None, help="Encoder for --dataset when the model card names none.")
 @friendly_errors
-def report_cmd(model_path, target, backend, dataset, limit, exit_rule, seed, data_dir, out_dir):
+def report_cmd(model_path, target, backend, dataset, limit, exit_rule, seed, data_dir, out_dir, input_path, steps,
+               labels_path, input_mode, encoding):
     """Modelled energy and latency of MODEL.net on a target, with and without early exit."""
     from neurodeploy.report import make_report
 
     rep = make_report(model_path, target, backend=backend, dataset=dataset, limit=limit, exit_rule=exit_rule,
-                      data_dir=data_dir, seed=seed, out=out_dir)
+                      data_dir=data_dir, seed=seed, out=out_dir, input_path=input_path, steps=steps,
+                      labels_path=labels_path, input_mode=input_mode, encoding=encoding)
     click.echo(rep.summary())
 
 
@@ -298,11 +313,25 @@ def report_cmd(model_path, target, backend, dataset, limit, exit_rule, seed, dat
               help="Write per-sample results and the summary as JSON (atomically).")
 @click.option("--seed", type=int, default=None, help="Encoder seed (default: the model card's).")
 @DATA_DIR
+# card-less NetX files (e.g. written by lava-dl's export_hdf5): the input comes from a file
+@click.option("--input", "input_path", default=None, type=click.Path(dir_okay=False),
+              help="Input array .npy/.npz/.h5: (N, *input_shape, T) per step, or (N, *input_shape) frames "
+                   "with --input-mode bias. input_shape as `info` prints it.")
+@click.option("--steps", "-T", type=int, default=None, help="Time steps T (card-less files; bias mode).")
+@click.option("--labels", "labels_path", default=None, type=click.Path(dir_okay=False),
+              help="Integer labels (N,) for --input: prints accuracy.")
+@click.option("--input-mode", type=click.Choice(["spikes", "a_in", "bias"]), default=None,
+              help="spikes: into the first synapse; a_in: values per step into the input neuron; bias: one "
+                   "frame per sample as the input neuron's bias_mant (default: a_in with an input neuron).")
+@click.option("--encoding", default=None, help="Encoder for --dataset when the model card names none.")
+@click.option("--save-output", "save_path", default=None, type=click.Path(dir_okay=False),
+              help="Write the output layer's spikes or graded values (N, *output_shape, T) as .npy.")
 @friendly_errors
-def run_cmd(model_path, backend, dataset, limit, exit_rule, out_path, seed, data_dir):
-    """Run MODEL.net on test images: accuracy, exit steps and throughput."""
+def run_cmd(model_path, backend, dataset, limit, exit_rule, out_path, seed, data_dir, input_path, steps,
+            labels_path, input_mode, encoding, save_path):
+    """Run MODEL.net on test images (or on --input): accuracy or output values, exit steps, throughput."""
     from neurodeploy import netx
-    from neurodeploy.runtime.api import encode_dataset_for_model, run_model
+    from neurodeploy.runtime.api import encode_dataset_for_model, inputs_from_file, run_model, save_output
     from neurodeploy.runtime.exit_rules import ExitRule
 
     rule = ExitRule.parse(exit_rule)
@@ -311,13 +340,28 @@ def run_cmd(model_path, backend, dataset, limit, exit_rule, out_path, seed, data
         from neurodeploy.runtime.loihi2 import require
 
         require()
-    spikes, labels = encode_dataset_for_model(model, dataset, "test", limit, data_dir, seed)
-    result = run_model(model, spikes, labels, backend=backend, exit_rule=rule, path=model_path)
-    result.meta.update({"dataset": dataset or model.card.get("dataset"), "limit": limit,
-                        "seed": seed if seed is not None else model.card.get("seed")})
+    if input_path is not None:
+        spikes, labels, mode, T = inputs_from_file(model, input_path, steps, labels_path, input_mode, limit)
+        meta = {"input": str(input_path), "labels": labels_path, "limit": limit}
+    else:
+        enc = None
+        if encoding is not None:
+            from neurodeploy.encoding import make_encoder
+
+            enc = make_encoder(encoding).config()
+        spikes, labels = encode_dataset_for_model(model, dataset, "test", limit, data_dir, seed, encoding=enc,
+                                                  steps=steps)
+        mode, T = input_mode, None
+        meta = {"dataset": dataset or model.card.get("dataset"), "limit": limit,
+                "seed": seed if seed is not None else model.card.get("seed")}
+    result = run_model(model, spikes, labels, backend=backend, exit_rule=rule, path=model_path,
+                       input_mode=mode, steps=T)
+    result.meta.update(meta)
     click.echo(result.summary_line())
     if out_path:
         result.write_json(out_path)
+    if save_path:
+        save_output(result, save_path)
 
 
 # ---------------------------------------------------------------------------------------- doctor

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from neurodeploy.netx import NetxModel
+from neurodeploy.netx import CubaNeuron, NetxModel, neuron_of
 
 
 @dataclass
@@ -145,7 +145,7 @@ def threshold_range(model, table, profile) -> list:
     bits = int(profile.limit("vth_bits"))
     out = []
     for row, layer in _layers(model, table):
-        v = int(layer.neuron.v_th_mant)
+        v = int(neuron_of(layer).v_th_mant)
         if not 0 <= v <= _uint_max(bits):
             out.append(Violation("threshold_range", row.index,
                                  f"vThMant = {v} outside [0, {_uint_max(bits)}] ({bits}-bit unsigned)"))
@@ -158,7 +158,9 @@ def current_decay_range(model, table, profile) -> list:
     bits = int(profile.limit("du_bits"))
     out = []
     for row, layer in _layers(model, table):
-        du = int(layer.neuron.i_decay) - 1
+        if not isinstance(neuron_of(layer), CubaNeuron):
+            continue                                   # sigma-delta neurons have no decays
+        du = int(neuron_of(layer).i_decay) - 1
         if not 0 <= du <= _uint_max(bits):
             out.append(Violation("current_decay_range", row.index,
                                  f"du = iDecay - 1 = {du} outside [0, {_uint_max(bits)}] ({bits}-bit)"))
@@ -171,7 +173,9 @@ def voltage_decay_range(model, table, profile) -> list:
     bits = int(profile.limit("dv_bits"))
     out = []
     for row, layer in _layers(model, table):
-        dv = int(layer.neuron.v_decay)
+        if not isinstance(neuron_of(layer), CubaNeuron):
+            continue
+        dv = int(neuron_of(layer).v_decay)
         if not 0 <= dv <= _uint_max(bits):
             out.append(Violation("voltage_decay_range", row.index,
                                  f"dv = vDecay = {dv} outside [0, {_uint_max(bits)}] ({bits}-bit)"))
@@ -234,7 +238,7 @@ def graded_spikes(model, table, profile) -> list:
     if int(profile.limit("graded_spike_bits")) > 0:
         return []
     return [Violation("graded_spikes", row.index, "neuron emits graded spikes; the target has binary spikes only")
-            for row, layer in _layers(model, table) if layer.neuron.graded_spike]
+            for row, layer in _layers(model, table) if getattr(neuron_of(layer), "graded_spike", True)]
 
 
 # ------------------------------------------------------------------------------------ per core

@@ -27,6 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from neurodeploy.energy.counting import (SynapticOperations, activation_sparsity, ann_synaptic_operations,
                                          connection_sparsity, footprint, synaptic_operations)
@@ -38,8 +39,8 @@ from neurodeploy.hardware.profiles import Profile, load_profile
 from neurodeploy.hardware.resources import layer_resources
 from neurodeploy.report.activity import FullActivity
 from neurodeploy.report.backends import BACKENDS, record
-from neurodeploy.report.inputs import encode_inputs
-from neurodeploy.runtime.exit_rules import ExitRule, apply_exit_rule
+from neurodeploy.report.inputs import encode_inputs, file_inputs
+from neurodeploy.runtime.exit_rules import ExitRule, apply_exit_rule, predict
 
 DEFAULT_EXIT = "margin:2,min=2"
 ANN_PROFILES = ("cmos45-fp32", "cmos45-int8")
@@ -310,13 +311,18 @@ def _model_summary(model) -> dict:
 
 def make_report(model_path, target, *, backend: str = "emu", dataset: str | None = None,
                 limit: int | None = 1000, exit_rule: str = DEFAULT_EXIT, data_dir=None, seed: int | None = None,
-                out=None, sweep: bool = True) -> EnergyReport:
+                out=None, sweep: bool = True, input_path=None, steps: int | None = None, labels_path=None,
+                input_mode: str | None = None, encoding=None) -> EnergyReport:
     """Report the modelled energy and latency of NetX file ``model_path`` on profile ``target``.
 
     ``exit_rule`` is the early-exit rule (``margin:M[,min=S]``, ``confidence:P[,min=S]``; ``off`` makes
     both scenarios identical); ``limit`` the number of test images (None: the whole split);
     ``seed`` the encoder's seed (default the model card's). With ``out`` (a folder) it writes
     ``report.json``, ``report.md`` and the PNG plots atomically and lists them in ``files``.
+
+    Card-less files: ``input_path`` (with ``steps``, ``labels_path``, ``input_mode``) is the activity
+    source (:func:`neurodeploy.report.inputs.inputs_from_file`), or ``encoding`` + ``steps`` encode
+    ``dataset``. Without labels, accuracy means agreement with the prediction after all T steps.
     """
     t0 = time.perf_counter()
     if backend not in BACKENDS:
@@ -328,9 +334,15 @@ def make_report(model_path, target, *, backend: str = "emu", dataset: str | None
     ann_profiles = [load_profile(p) for p in ANN_PROFILES]
     path = Path(model_path)
     model = netx.read(path)                              # bad file: NetxFormatError (3)
-    enc = encode_inputs(model, dataset, limit, data_dir, seed, path=path)
-    rec = record(model, path, enc.spikes, backend)
-    activity = FullActivity.count(model, enc.spikes, rec.layers)
+    if input_path is not None:
+        enc = file_inputs(model, input_path, steps, labels_path, input_mode, limit)
+    else:
+        enc = encode_inputs(model, dataset, limit, data_dir, seed, path=path, encoding=encoding, steps=steps)
+    rec = record(model, path, enc.spikes, backend, enc.mode, enc.steps)
+    if enc.labels is None:   # no labels: judge exit rules by agreement with the full-T prediction
+        enc.labels = predict(rec.output.to(torch.int64).sum(-1)).numpy().astype(np.int64)
+        enc.source += " (no labels: accuracy = agreement with the prediction after all T steps)"
+    activity = FullActivity.count(model, rec.inputs if rec.inputs is not None else enc.spikes, rec.layers)
     steps = activity.steps
     costing = Costing(model, activity, rec.output, enc.labels, profile)
     pipeline, cores = costing.pipeline, costing.cores
