@@ -46,7 +46,7 @@ STUDY_KEYS = {"name": str, "dataset": str, "model": str, "steps": int, "seed": i
 STUDY_DEFAULTS = {"name": "study", "eps": [0.05, 0.1, 0.2], "limit": 1000, "target": "loihi2",
                   "exits": ["off", "margin:2,min=2"], "seed_pgd_steps": 7}
 TRAIN_FROM_STUDY = ("dataset", "model", "steps", "seed")   # study keys that are also training defaults
-ROW_EXTRA = ("name", "recipe", "exits")                     # row keys that are not TrainConfig fields
+ROW_EXTRA = ("name", "recipe", "exits", "group")                   # row keys that are not TrainConfig fields
 # AttackConfig fields a cell sets itself (from [study] or from its own files): not settable in [attack]
 ATTACK_SET_BY_STUDY = ("attack", "eps", "limit", "exit", "deployed", "seed", "data_dir", "sim_samples")
 TRAIN_SET_BY_STUDY = ("init_from",)  # a run folder path is not a grid setting: runs are reused by content
@@ -319,6 +319,8 @@ def _label(value) -> str:
 
 def _row_cells(grid: Grid, row: dict, name: str, defaults: dict, recipes: dict, exits: list, where) -> list:
     recipe = row.get("recipe")
+    if not isinstance(row.get("group", ""), str):
+        raise where(name, "group", f"expected a string, got {row['group']!r}")
     if recipe is not None and recipe not in recipes:
         raise where(name, "recipe", f"unknown recipe '{recipe}' (defined: {', '.join(recipes) or 'none'})")
     own = _train_keys(row, where, name, "", extra=ROW_EXTRA)
@@ -342,7 +344,7 @@ def _row_cells(grid: Grid, row: dict, name: str, defaults: dict, recipes: dict, 
     train = asdict(cfg)
     run_id = f"{slug(name)}-{digest(train)}"
     return [Cell(row=name, exit=e, train=train, run_id=run_id, cell_id=_cell_id(grid, name, e, train),
-                 group=str(recipe or row.get("group", ""))) for e in row_exits]
+                 group=str(row.get("group", recipe or ""))) for e in row_exits]
 
 
 def _validate(cfg: TrainConfig, settings: dict, *layers_and_rest):

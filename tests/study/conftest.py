@@ -1,0 +1,42 @@
+"""Tiny study grids (shipped Fashion-MNIST sample; seconds per cell) shared by the study tests."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from study_helpers import tiny_grid
+
+
+@pytest.fixture(scope="session")
+def tiny_study(tmp_path_factory):
+    """The tiny study (one SNN run of 2 epochs, two cells), stopped by an error right after training
+    and run again. Returns what was on disk at the stop and after the resume."""
+    import json
+    from unittest import mock
+
+    from neurodeploy.errors import CheckFailedError
+    from neurodeploy.study import cell
+    from neurodeploy.study.runner import run_study
+
+    base = tmp_path_factory.mktemp("tiny_study")
+    grid = tiny_grid(base, epochs=2)
+    out = base / "out"
+    with mock.patch.object(cell, "_export", side_effect=RuntimeError("stopped after training")):
+        with pytest.raises(CheckFailedError) as stop:
+            run_study(grid, out, workers=1, progress=False)
+    (run,) = (out / "runs").iterdir()
+    at_stop = {"error": str(stop.value), "metrics": json.loads((run / "metrics.json").read_text()),
+               "checkpoint_mtime": (run / "checkpoint.pt").stat().st_mtime_ns,
+               "run_done": (run / "run.json").exists(), "error_json": (run / "error.json").exists(),
+               "cells": sorted(p.name for p in (out / "cells").iterdir()) if (out / "cells").exists() else []}
+    res = run_study(grid, out, workers=1, progress=False)
+    return {"grid": grid, "out": out, "run": run, "at_stop": at_stop, "resumed": res}
+
+
+@pytest.fixture
+def study_copy(tiny_study, tmp_path):
+    """A private copy of the finished tiny study to change."""
+    dst = tmp_path / "out"
+    shutil.copytree(tiny_study["out"], dst)
+    return tiny_study["grid"], dst
