@@ -98,8 +98,8 @@ def evaluate_cell(out, cell: dict, grid: dict, data_dir=None) -> dict:
     run = read_json(rd / "run.json")
     model_net = rd / "model.net" if run["export"].get("status") == "done" else None
     rule, eps, limit, seed = cell["exit"], list(grid["eps"]), int(grid["limit"]), int(grid["seed"])
-    write_json(cd / "cell.json", {"cell": cell, "grid": {k: grid[k] for k in ("eps", "limit", "target", "seed",
-                                                                               "seed_pgd_steps", "attack")}})
+    _step(cd / "cell.json", lambda: {"cell": cell, "grid": {k: grid[k] for k in ("eps", "limit", "target", "seed",
+                                                                                 "seed_pgd_steps", "attack")}})
     model = _step(cd / "model.json", lambda: _trained_model(rd, rule, limit, seed, data_dir))
     emu = _step(cd / "emu.json", lambda: _emu(model_net, rule, limit, data_dir))
     seed_pgd = _attack(cd / "seed_pgd", rd, dict(attack="pgd", steps=int(grid["seed_pgd_steps"]), grad="spike",
