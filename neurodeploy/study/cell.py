@@ -17,6 +17,7 @@ that do not apply (no NetX form for an ANN or an analog encoder) write ``{"statu
 """
 from __future__ import annotations
 
+import os
 import time
 import traceback
 from pathlib import Path
@@ -213,7 +214,8 @@ def run_job(job: dict) -> dict:
     """Entry point of a worker (process pool or Ray task): never raises for a failing cell.
 
     ``job``: ``{"kind": "run"|"cell", "id", "out", "data_dir", "threads", ...}``. Returns
-    ``{"id", "status": "done"|"failed", "error", "seconds"}``; a failure also lands in the job's
+    ``{"id", "status": "done"|"failed", "error", "seconds"}`` (+ the worker's torch ``threads`` and
+    ``pid`` when done); a failure also lands in the job's
     folder as ``error.json`` (removed when the job later succeeds).
     """
     t0 = time.perf_counter()
@@ -234,4 +236,7 @@ def run_job(job: dict) -> dict:
         return {"id": job["id"], "status": "failed", "error": line, "seconds": time.perf_counter() - t0}
     if err.exists():
         err.unlink()
-    return {"id": job["id"], "status": "done", "error": None, "seconds": time.perf_counter() - t0}
+    import torch
+
+    return {"id": job["id"], "status": "done", "error": None, "seconds": time.perf_counter() - t0,
+            "threads": torch.get_num_threads(), "pid": os.getpid()}

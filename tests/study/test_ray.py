@@ -25,6 +25,7 @@ def test_two_cells_on_local_ray(study_copy):
     assert not ray.is_initialized()
     assert sorted(res.outcome.ids("done")) == sorted(f"cell:{c.name}" for c in (out / "cells").iterdir())
     assert len(res.outcome.ids("done")) == 2
+    assert all(r["threads"] == 1 for r in res.outcome.results.values())   # torch pinned in each task
     for c in (out / "cells").iterdir():
         r = json.loads((c / "result.json").read_text())
         assert r["energy"]["dynamic_J"] > 0

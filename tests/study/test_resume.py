@@ -97,3 +97,24 @@ def test_killed_during_training_resumes_at_the_epoch(tmp_path):
     final = json.loads((run / "metrics.json").read_text())["epochs"]
     assert len(final) == 3 and final[:len(at_kill)] == at_kill     # finished epochs were not redone
     assert res.cells == 2 and len(list(out.glob("cells/*/result.json"))) == 2
+
+
+def test_two_cells_in_a_local_process_pool(study_copy):
+    """--workers 2: the cells run in two spawned worker processes, each with cores // 2 torch threads."""
+    from neurodeploy.study.pool import PoolBackend, threads_per_worker
+    from neurodeploy.study.runner import run_study
+
+    grid, out = study_copy
+    for c in (out / "cells").iterdir():
+        for name in ("result.json", "energy.json"):
+            (c / name).unlink()
+    backend = PoolBackend(2)
+    assert backend.threads == threads_per_worker(2) >= 1
+    try:
+        res = run_study(grid, out, progress=False, backend=backend)
+    finally:
+        backend.close()
+    assert len(res.outcome.ids("done")) == 2 and len(list(out.glob("cells/*/result.json"))) == 2
+    results = list(res.outcome.results.values())
+    assert all(r["threads"] == backend.threads for r in results)
+    assert all(r["pid"] != os.getpid() for r in results)
