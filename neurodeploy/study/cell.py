@@ -105,8 +105,11 @@ def evaluate_cell(out, cell: dict, grid: dict, data_dir=None) -> dict:
     emu = _step(cd / "emu.json", lambda: _emu(model_net, rule, limit, data_dir))
     seed_pgd = _attack(cd / "seed_pgd", rd, dict(attack="pgd", steps=int(grid["seed_pgd_steps"]), grad="spike",
                                                  checks=False), eps, rule, limit, seed, data_dir, None)
-    suite = _attack(cd / "suite", rd, dict(grid["attack"], attack="suite"), eps, rule, limit, seed, data_dir,
-                    model_net)
+    suite_settings = dict(grid["attack"], attack="suite")
+    suite_settings.pop("transfer_from", None)   # a row name in the grid; the run's folder here
+    if cell.get("transfer_run"):
+        suite_settings["transfer_from"] = str(run_dir(out, cell["transfer_run"]))
+    suite = _attack(cd / "suite", rd, suite_settings, eps, rule, limit, seed, data_dir, model_net)
     energy = _step(cd / "energy.json", lambda: _energy(model_net, cd / "energy", grid["target"], rule, limit,
                                                        data_dir))
     result = _row(cell, run, model, emu, seed_pgd, suite, energy, eps)

@@ -10,7 +10,8 @@ File layout (``studies/*.toml``)::
     exits = ["off", "margin:2,min=2"]   # exit rules of every SNN row (full T, early exit)
     seed_pgd_steps = 7       # the seed code's attack: PGD-K through the spike-only encoder gradient
     [train]                  # TrainConfig fields for every row (passthrough)
-    [attack]                 # AttackConfig fields of the suite (passthrough; not the ones the study sets)
+    [attack]                 # AttackConfig fields of the suite (passthrough; not the ones the study sets;
+                             # transfer_from = "ANN row name": transfer attack from that row's run)
     [recipes.NAME]           # named sets of TrainConfig fields (e.g. noise, adversarial)
     [[rows]]                 # one row: name, TrainConfig fields, optional recipe and exits
     [[product]]              # rows from a cross product: encoding = [...], recipe = [...]
@@ -31,7 +32,7 @@ import re
 import tomllib
 import types
 import typing
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from neurodeploy.attacks.suite import AttackConfig
@@ -48,6 +49,7 @@ STUDY_DEFAULTS = {"name": "study", "eps": [0.05, 0.1, 0.2], "limit": 1000, "targ
 TRAIN_FROM_STUDY = ("dataset", "model", "steps", "seed")   # study keys that are also training defaults
 ROW_EXTRA = ("name", "recipe", "exits", "group")                   # row keys that are not TrainConfig fields
 # AttackConfig fields a cell sets itself (from [study] or from its own files): not settable in [attack]
+# (``transfer_from`` names an ANN row of the grid: the transfer attack's source, trained first)
 ATTACK_SET_BY_STUDY = ("attack", "eps", "limit", "exit", "deployed", "seed", "data_dir", "sim_samples")
 TRAIN_SET_BY_STUDY = ("init_from",)  # a run folder path is not a grid setting: runs are reused by content
 
@@ -66,6 +68,7 @@ class Cell:
     run_id: str
     cell_id: str
     group: str = ""   # the recipe (for plots); "" for explicit rows
+    transfer_run: str = ""   # run_id of the suite's transfer source ([attack] transfer_from), "" for none
 
     @property
     def name(self) -> str:
@@ -106,8 +109,7 @@ class Grid:
         """The same grid evaluated on ``limit`` test images (new cell ids: results are not mixed)."""
         g = Grid(self.path, self.name, self.eps, int(limit), self.target, self.seed, self.seed_pgd_steps,
                  self.attack)
-        g.cells = [Cell(c.row, c.exit, c.train, c.run_id, _cell_id(g, c.row, c.exit, c.train), c.group)
-                   for c in self.cells]
+        g.cells = [_with_id(g, c) for c in self.cells]
         return g
 
 
@@ -120,10 +122,12 @@ def digest(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:10]
 
 
-def _cell_id(grid: Grid, row: str, exit_rule: str, train: dict) -> str:
-    what = {"train": train, "exit": exit_rule, "eps": grid.eps, "limit": grid.limit, "target": grid.target,
-            "seed": grid.seed, "seed_pgd_steps": grid.seed_pgd_steps, "attack": grid.attack}
-    return f"{slug(row)}{'' if exit_rule == 'off' else '-exit'}-{digest(what)}"
+def _with_id(grid: Grid, c: Cell) -> Cell:
+    """``c`` with its id: the row's name and a hash of everything that defines its results."""
+    what = {"train": c.train, "exit": c.exit, "eps": grid.eps, "limit": grid.limit, "target": grid.target,
+            "seed": grid.seed, "seed_pgd_steps": grid.seed_pgd_steps, "attack": grid.attack,
+            "transfer_run": c.transfer_run}
+    return replace(c, cell_id=f"{slug(c.row)}{'' if c.exit == 'off' else '-exit'}-{digest(what)}")
 
 
 def _types(annotation) -> tuple:
@@ -223,6 +227,18 @@ def load_grid(path) -> Grid:
             raise where(name, "name", "two rows have this name")
         seen.add(name)
         grid.cells += _row_cells(grid, row, name, train_defaults, recipes, exits, where)
+    source = attack.get("transfer_from")
+    if source is not None:
+        src = next((c for c in grid.cells if c.row == source), None)
+        if src is None or not src.is_ann:
+            raise where(None, "attack.transfer_from", f"'{source}' is not an ANN row of this grid (the transfer "
+                                                      "attack's source model)")
+        for i, c in enumerate(grid.cells):
+            if c.row != source:
+                if c.train["dataset"] != src.train["dataset"]:
+                    raise where(c.name, "dataset", f"differs from the transfer source '{source}'")
+                grid.cells[i] = replace(c, transfer_run=src.run_id)
+    grid.cells = [_with_id(grid, c) for c in grid.cells]
     return grid
 
 
@@ -343,7 +359,7 @@ def _row_cells(grid: Grid, row: dict, name: str, defaults: dict, recipes: dict, 
     _validate(cfg, settings, own, recipes.get(recipe, {}), defaults, name, where)
     train = asdict(cfg)
     run_id = f"{slug(name)}-{digest(train)}"
-    return [Cell(row=name, exit=e, train=train, run_id=run_id, cell_id=_cell_id(grid, name, e, train),
+    return [Cell(row=name, exit=e, train=train, run_id=run_id, cell_id="",
                  group=str(row.get("group", recipe or ""))) for e in row_exits]
 
 

@@ -45,9 +45,13 @@ def plan_jobs(grid: Grid, out, data_dir=None) -> tuple:
             done += 1
             continue
         needed_runs.setdefault(c.run_id, c.train)
+        deps = (c.run_id,)
+        if c.transfer_run:
+            needed_runs.setdefault(c.transfer_run, next(x.train for x in grid.cells if x.run_id == c.transfer_run))
+            deps += (c.transfer_run,)
         jobs.append(Job(f"cell:{c.cell_id}", {"kind": "cell", "id": f"cell:{c.cell_id}", "out": str(out),
                                                "cell": asdict(c) | {"name": c.name}, "grid": g,
-                                               "data_dir": data_dir}, deps=(f"run:{c.run_id}",)))
+                                               "data_dir": data_dir}, deps=tuple(f"run:{d}" for d in deps)))
     run_jobs = []
     for run_id, train in needed_runs.items():
         if run_done(out, run_id):
@@ -55,7 +59,7 @@ def plan_jobs(grid: Grid, out, data_dir=None) -> tuple:
         run_jobs.append(Job(f"run:{run_id}", {"kind": "run", "id": f"run:{run_id}", "out": str(out), "run_id": run_id,
                                               "train": train, "data_dir": data_dir}))
     ready = {j.id for j in run_jobs}
-    jobs = [j if j.deps[0] in ready else Job(j.id, j.payload, ()) for j in jobs]
+    jobs = [Job(j.id, j.payload, tuple(d for d in j.deps if d in ready)) for j in jobs]
     return run_jobs + jobs, done
 
 

@@ -10,8 +10,9 @@ from study_helpers import tiny_grid
 
 @pytest.fixture(scope="session")
 def tiny_study(tmp_path_factory):
-    """The tiny study (one SNN run of 2 epochs, two cells), stopped by an error right after training
-    and run again. Returns what was on disk at the stop and after the resume."""
+    """The tiny study (an SNN run of 2 epochs with two cells, an ANN run with one cell, the transfer
+    source), stopped by an error right after training and run again. Returns what was on disk at the
+    stop and after the resume."""
     import json
     from unittest import mock
 
@@ -20,12 +21,12 @@ def tiny_study(tmp_path_factory):
     from neurodeploy.study.runner import run_study
 
     base = tmp_path_factory.mktemp("tiny_study")
-    grid = tiny_grid(base, epochs=2)
+    grid = tiny_grid(base, epochs=2, ann=True)
     out = base / "out"
     with mock.patch.object(cell, "_export", side_effect=RuntimeError("stopped after training")):
         with pytest.raises(CheckFailedError) as stop:
             run_study(grid, out, workers=1, progress=False)
-    (run,) = (out / "runs").iterdir()
+    (run,) = (out / "runs").glob("snn-*")
     at_stop = {"error": str(stop.value), "metrics": json.loads((run / "metrics.json").read_text()),
                "checkpoint_mtime": (run / "checkpoint.pt").stat().st_mtime_ns,
                "run_done": (run / "run.json").exists(), "error_json": (run / "error.json").exists(),

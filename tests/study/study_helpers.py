@@ -32,8 +32,19 @@ encoding = "early_burst"
 """
 
 
-def tiny_grid(tmp_path, epochs: int = 1, extra: str = "", name: str = "tiny.toml"):
-    """Write the tiny grid (+ ``extra`` TOML) and return its path."""
+ANN = """
+[[rows]]
+name = "ANN"
+ann = true
+"""
+
+
+def tiny_grid(tmp_path, epochs: int = 1, extra: str = "", name: str = "tiny.toml", ann: bool = False):
+    """Write the tiny grid (+ ``extra`` TOML) and return its path. ``ann``: add an ANN row that is
+    also the suite's transfer source (3 cells: the SNN row at full T and early exit, the ANN row)."""
     path = tmp_path / name
-    path.write_text(TINY.replace("{epochs}", str(epochs)) + extra)
+    text = TINY.replace("{epochs}", str(epochs))
+    if ann:
+        text = text.replace("checks = false", 'checks = false\ntransfer_from = "ANN"') + ANN
+    path.write_text(text + extra)
     return path

@@ -43,6 +43,8 @@ def test_bad_row_refused_naming_file_cell_key(tmp_path, extra, cell, key):
     ('queries = 2', 'queries = 2\nexit = "off"', "attack.exit"),
     ('queries = 2', 'queries = 0', "attack"),
     ('[train]', '[trian]', "trian"),
+    ('queries = 2', 'queries = 2\ntransfer_from = "SNN early_burst"', "attack.transfer_from"),
+    ('queries = 2', 'queries = 2\ntransfer_from = "ANN nobody"', "attack.transfer_from"),
 ])
 def test_bad_study_settings_refused(tmp_path, old, new, key):
     path = tmp_path / "g.toml"
@@ -90,6 +92,8 @@ def test_shipped_grids_are_valid_and_complete():
         assert {c.train["encoding"]["name"] for c in snn} == {"direct", "poisson", "early_burst", "ttfs", "fusion"}
         assert {c.exit for c in snn} == {"off", "margin:2,min=2"}
         assert all(c.train["dataset"] == dataset for c in g.cells)
+        src = next(c for c in ann if c.row == "ANN standard")
+        assert all(c.transfer_run == src.run_id for c in g.cells if c is not src) and src.transfer_run == ""
         mppd = [c for c in snn if c.train["mppd"] is not None]
         assert len(mppd) == 10 and all(c.train["adv"] for c in mppd)
     smoke = load_grid(ROOT / "studies" / "smoke.toml")
@@ -104,3 +108,21 @@ def test_cells_share_a_run_and_ids_follow_settings(tmp_path):
     assert g2.cells[0].run_id != a.run_id                       # other training: another run
     assert g.with_limit(8).cells[0].cell_id != a.cell_id        # other evaluation: another cell, same run
     assert g.with_limit(8).cells[0].run_id == a.run_id
+
+
+def test_transfer_source_row(tmp_path):
+    """[attack] transfer_from names an ANN row: the other cells depend on its run."""
+    from neurodeploy.study.runner import plan_jobs
+
+    path = tmp_path / "g.toml"
+    text = tiny_grid(tmp_path).read_text().replace("queries = 2", 'queries = 2\ntransfer_from = "ANN"')
+    path.write_text(text + '[[rows]]\nname = "ANN"\nann = true\n')
+    g = load_grid(path)
+    ann = next(c for c in g.cells if c.is_ann)
+    snn = [c for c in g.cells if not c.is_ann]
+    assert len(snn) == 2 and all(c.transfer_run == ann.run_id for c in snn) and ann.transfer_run == ""
+    jobs, done = plan_jobs(g, tmp_path / "out")
+    cell_jobs = {j.id: j for j in jobs if j.id.startswith("cell:")}
+    for c in snn:
+        assert set(cell_jobs[f"cell:{c.cell_id}"].deps) == {f"run:{c.run_id}", f"run:{ann.run_id}"}
+    assert done == 0 and {j.id for j in jobs if j.id.startswith("run:")} == {f"run:{c.run_id}" for c in g.cells}

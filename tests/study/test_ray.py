@@ -13,7 +13,7 @@ def test_two_cells_on_local_ray(study_copy):
     from neurodeploy.study.runner import run_study
 
     grid, out = study_copy
-    for c in (out / "cells").iterdir():       # the run is kept: exactly two cell tasks run on Ray
+    for c in (out / "cells").glob("snn-*"):   # the runs are kept: exactly two cell tasks run on Ray
         for name in ("result.json", "energy.json"):
             (c / name).unlink()
     backend = RayBackend("local", num_cpus=2)
@@ -23,9 +23,9 @@ def test_two_cells_on_local_ray(study_copy):
     finally:
         backend.close()
     assert not ray.is_initialized()
-    assert sorted(res.outcome.ids("done")) == sorted(f"cell:{c.name}" for c in (out / "cells").iterdir())
+    assert sorted(res.outcome.ids("done")) == sorted(f"cell:{c.name}" for c in (out / "cells").glob("snn-*"))
     assert len(res.outcome.ids("done")) == 2
     assert all(r["threads"] == 1 for r in res.outcome.results.values())   # torch pinned in each task
-    for c in (out / "cells").iterdir():
+    for c in (out / "cells").glob("snn-*"):
         r = json.loads((c / "result.json").read_text())
         assert r["energy"]["dynamic_J"] > 0

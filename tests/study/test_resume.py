@@ -30,11 +30,18 @@ def test_stopped_after_training_resumes_without_retraining(tiny_study):
     assert (run / "checkpoint.pt").stat().st_mtime_ns == stop["checkpoint_mtime"]
     assert (run / "model.net").exists() and (run / "run.json").exists() and not (run / "error.json").exists()
     res = tiny_study["resumed"]
-    assert res.cells == 2 and res.already_done == 0 and len(res.outcome.ids("done")) == 3  # run + 2 cells
+    assert res.cells == 3 and res.already_done == 0 and len(res.outcome.ids("done")) == 5  # 2 runs + 3 cells
     for c in (tiny_study["out"] / "cells").iterdir():
         r = json.loads((c / "result.json").read_text())
-        assert r["epochs"] == 2 and set(r["suite"]) == {"0.1"} and r["energy"]["dynamic_J"] > 0
-        assert 0 <= r["suite"]["0.1"] <= r["clean"] <= 1 and r["exit_step_source"] == "emu"
+        assert set(r["suite"]) == {"0.1"} and 0 <= r["suite"]["0.1"] <= r["clean"] <= 1
+        suite = json.loads((c / "suite" / "attack.json").read_text())
+        names = [m["name"] for m in suite["results"][0]["attacks"]]
+        if r["kind"] == "snn":   # exported: emu, deployed robust accuracy, energy; transfer from the ANN
+            assert r["epochs"] == 2 and r["energy"]["dynamic_J"] > 0 and r["exit_step_source"] == "emu"
+            assert r["deployed_suite"]["0.1"] is not None and any(n.startswith("transfer") for n in names)
+        else:                    # the ANN twin: no NetX form, so no emu/energy; it is the transfer source
+            assert r["energy"] is None and r["deployed_suite"] is None and r["exit"] == "off"
+            assert not any(n.startswith("transfer") for n in names)
 
 
 def test_finished_study_reruns_nothing(study_copy):
@@ -43,7 +50,7 @@ def test_finished_study_reruns_nothing(study_copy):
     grid, out = study_copy
     before = _mtimes(out / "cells") | _mtimes(out / "runs")
     res = run_study(grid, out, workers=1, progress=False)
-    assert res.already_done == 2 and res.outcome.results == {}
+    assert res.already_done == 3 and res.outcome.results == {}
     assert (_mtimes(out / "cells") | _mtimes(out / "runs")) == before
 
 
@@ -52,14 +59,13 @@ def test_cell_stopped_mid_way_resumes_at_its_step(study_copy):
     from neurodeploy.study.runner import run_study
 
     grid, out = study_copy
-    cells = sorted((out / "cells").iterdir())
-    victim, other = cells[0], cells[1]
+    victim, other = sorted((out / "cells").glob("snn-*"))
     for name in ("result.json", "energy.json"):
         (victim / name).unlink()
     kept = {k: v for k, v in _mtimes(victim).items() if not k.startswith("energy")}
     other_before = _mtimes(other)
     res = run_study(grid, out, workers=1, progress=False)
-    assert res.already_done == 1 and res.outcome.ids("done") == [f"cell:{victim.name}"]
+    assert res.already_done == 2 and res.outcome.ids("done") == [f"cell:{victim.name}"]
     after = _mtimes(victim)
     assert all(after[k] == v for k, v in kept.items())           # model/emu/attacks not redone
     assert (victim / "result.json").exists() and (victim / "energy.json").exists()
@@ -105,7 +111,7 @@ def test_two_cells_in_a_local_process_pool(study_copy):
     from neurodeploy.study.runner import run_study
 
     grid, out = study_copy
-    for c in (out / "cells").iterdir():
+    for c in (out / "cells").glob("snn-*"):
         for name in ("result.json", "energy.json"):
             (c / name).unlink()
     backend = PoolBackend(2)
@@ -114,7 +120,7 @@ def test_two_cells_in_a_local_process_pool(study_copy):
         res = run_study(grid, out, progress=False, backend=backend)
     finally:
         backend.close()
-    assert len(res.outcome.ids("done")) == 2 and len(list(out.glob("cells/*/result.json"))) == 2
+    assert len(res.outcome.ids("done")) == 2 and len(list(out.glob("cells/*/result.json"))) == 3
     results = list(res.outcome.results.values())
     assert all(r["threads"] == backend.threads for r in results)
     assert all(r["pid"] != os.getpid() for r in results)

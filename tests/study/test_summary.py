@@ -15,17 +15,18 @@ def test_summary_files(study_copy):
     _, out = study_copy
     r = CliRunner().invoke(main, ["study", str(out), "--summarize"])
     assert r.exit_code == 0, r.output
-    assert "2 of 2 cells finished" in r.output
+    assert "3 of 3 cells finished" in r.output
     for name in ("study.md", "study.json", "study_energy.png", "study_eps.png"):
         data = (out / name).read_bytes()
         assert len(data) > 200
     for name in ("study_energy.png", "study_eps.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     s = json.loads((out / "study.json").read_text())
-    assert s["main_eps"] == 0.1 and len(s["cells"]) == 2
+    assert s["main_eps"] == 0.1 and len(s["cells"]) == 3
     cells = {c["cell"]: c for c in s["cells"]}
-    assert set(cells) == {"SNN early_burst", "SNN early_burst + exit margin:2"}
-    for c in cells.values():
+    assert set(cells) == {"SNN early_burst", "SNN early_burst + exit margin:2", "ANN"}
+    assert cells["ANN"]["status"] == "done" and cells["ANN"]["energy"] is None
+    for c in (cells["SNN early_burst"], cells["SNN early_burst + exit margin:2"]):
         assert c["status"] == "done" and c["kind"] == "snn"
         en = c["energy"]   # dynamic <= cores-only static total <= whole-chip static total
         assert 0 < en["dynamic_J"] <= en["total_cores_J"] <= en["total_chip_J"]
@@ -45,7 +46,7 @@ def test_summary_lists_unfinished_cells(study_copy):
     victim = sorted((out / "cells").iterdir())[0]
     shutil.rmtree(victim)
     s = summarize(out)
-    assert len(s.finished) == 1
+    assert len(s.finished) == 2
     md = (out / "study.md").read_text()
     assert "*pending*" in md
 
