@@ -12,7 +12,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from neurodeploy.atomic import write_json, write_text
-from neurodeploy.errors import CheckFailedError
+from neurodeploy.errors import CheckFailedError, UsageError
+from neurodeploy.files import read_json
 from neurodeploy.study.cell import cell_done, run_done
 from neurodeploy.study.grid import Grid, load_grid
 from neurodeploy.study.scheduler import Job, Outcome, execute
@@ -73,6 +74,12 @@ def run_study(grid_path, out, workers: int = 1, ray: str | None = None, limit: i
     if data_dir:
         data_dir = str(Path(data_dir).resolve())
     out = Path(out)
+    if (out / "plan.json").exists():   # runs resume on the data they started with, or not at all
+        before = read_json(out / "plan.json").get("data_dir")
+        if before != data_dir:
+            raise UsageError(f"{out}: this study ran on data root {before or '(shipped sample)'}, now "
+                             f"{data_dir or '(shipped sample)'}: use the same --data-dir / NEURODEPLOY_DATA, "
+                             "or another --out")
     out.mkdir(parents=True, exist_ok=True)
     write_text(out / "grid.toml", Path(grid_path).read_text())
     write_json(out / "plan.json", {"format": "neurodeploy-study/1", "grid": grid.to_dict(), "data_dir": data_dir})

@@ -1,7 +1,9 @@
 """Tiny study grids (shipped Fashion-MNIST sample; seconds per cell) shared by the study tests."""
 from __future__ import annotations
 
+import os
 import shutil
+from unittest import mock
 
 import pytest
 
@@ -13,8 +15,13 @@ def tiny_study(tmp_path_factory):
     """The tiny study (an SNN run of 2 epochs with two cells, an ANN run with one cell, the transfer
     source), stopped by an error right after training and run again. Returns what was on disk at the
     stop and after the resume."""
+    with mock.patch.dict(os.environ):
+        os.environ.pop("NEURODEPLOY_DATA", None)   # the tiny studies run on the shipped sample
+        return _stopped_and_resumed(tmp_path_factory)
+
+
+def _stopped_and_resumed(tmp_path_factory):
     import json
-    from unittest import mock
 
     from neurodeploy.errors import CheckFailedError
     from neurodeploy.study import cell
@@ -33,6 +40,12 @@ def tiny_study(tmp_path_factory):
                "cells": sorted(p.name for p in (out / "cells").iterdir()) if (out / "cells").exists() else []}
     res = run_study(grid, out, workers=1, progress=False)
     return {"grid": grid, "out": out, "run": run, "at_stop": at_stop, "resumed": res}
+
+
+@pytest.fixture(autouse=True)
+def _sample_data(monkeypatch):
+    """Study tests run on the package's shipped sample, whatever NEURODEPLOY_DATA says."""
+    monkeypatch.delenv("NEURODEPLOY_DATA", raising=False)
 
 
 @pytest.fixture

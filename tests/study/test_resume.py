@@ -124,3 +124,12 @@ def test_two_cells_in_a_local_process_pool(study_copy):
     results = list(res.outcome.results.values())
     assert all(r["threads"] == backend.threads for r in results)
     assert all(r["pid"] != os.getpid() for r in results)
+
+
+def test_resume_on_other_data_refused(study_copy, tmp_path):
+    from neurodeploy.errors import UsageError
+    from neurodeploy.study.runner import run_study
+
+    grid, out = study_copy
+    with __import__("pytest").raises(UsageError, match="data root"):
+        run_study(grid, out, workers=1, progress=False, data_dir=str(tmp_path))
