@@ -24,9 +24,8 @@ def _remote_run_job(payload: dict) -> dict:
 
 
 class RayBackend:
-    """Jobs as Ray tasks; ``capacity`` None: Ray queues what the cluster cannot run yet."""
-
-    capacity = None
+    """Jobs as Ray tasks, as many in flight as the cluster has CPUs (so the scheduler, not Ray's
+    queue, decides what runs next)."""
 
     def __init__(self, address: str = "local", num_cpus: int | None = None):
         try:
@@ -49,6 +48,7 @@ class RayBackend:
                 except Exception as e:  # noqa: BLE001 - connection errors come in many types
                     raise UnavailableError(f"--ray {address}: cannot connect ({type(e).__name__}: {e})"[:300]) from None
         self._task = ray.remote(num_cpus=1)(_remote_run_job)
+        self.capacity = max(1, int(ray.cluster_resources().get("CPU", 1)))
 
     def submit(self, payload: dict):
         return self._task.remote(payload)

@@ -58,9 +58,9 @@ def plan_jobs(grid: Grid, out, data_dir=None) -> tuple:
         if run_done(out, run_id):
             continue
         run_jobs.append(Job(f"run:{run_id}", {"kind": "run", "id": f"run:{run_id}", "out": str(out), "run_id": run_id,
-                                              "train": train, "data_dir": data_dir}))
+                                              "train": train, "data_dir": data_dir}, priority=1))
     ready = {j.id for j in run_jobs}
-    jobs = [Job(j.id, j.payload, tuple(d for d in j.deps if d in ready)) for j in jobs]
+    jobs = [Job(j.id, j.payload, tuple(d for d in j.deps if d in ready), priority=0) for j in jobs]
     return run_jobs + jobs, done
 
 

@@ -3,8 +3,9 @@
 Jobs are a run's preparation (train + export) and its cells (which need the run). A backend
 (:mod:`~neurodeploy.study.pool` or :mod:`~neurodeploy.study.ray_backend`) offers
 ``submit(payload) -> handle``, ``wait(handles) -> [(handle, result)]`` (at least one finished)
-and ``capacity`` (jobs it runs at once; None = as many as are ready). A job whose dependency
-failed is not started and reported as ``blocked``.
+and ``capacity`` (jobs it runs at once; None = as many as are ready). Ready jobs start in
+``priority`` order (the runner puts cells before runs, so finished cells appear early instead of
+after all training). A job whose dependency failed is not started and reported as ``blocked``.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ class Job:
     id: str
     payload: dict
     deps: tuple = ()
+    priority: int = 0   # among ready jobs the lowest starts first
 
 
 @dataclass
@@ -53,7 +55,7 @@ def execute(jobs: list, backend, progress: bool | None = None) -> Outcome:
 
     try:
         while pending or running:
-            for j in list(ready()):
+            for j in sorted(ready(), key=lambda j: j.priority):
                 if backend.capacity is not None and len(running) >= backend.capacity:
                     break
                 running[backend.submit(j.payload)] = j.id

@@ -126,3 +126,4 @@ def test_transfer_source_row(tmp_path):
     for c in snn:
         assert set(cell_jobs[f"cell:{c.cell_id}"].deps) == {f"run:{c.run_id}", f"run:{ann.run_id}"}
     assert done == 0 and {j.id for j in jobs if j.id.startswith("run:")} == {f"run:{c.run_id}" for c in g.cells}
+
