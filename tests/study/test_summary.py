@@ -37,6 +37,14 @@ def test_summary_files(study_copy):
     for col in ("seed PGD 0.1", "suite 0.1", "emu 0.1", "dyn µJ", "chip µJ", "cores µJ", "SNN early_burst + exit"):
         assert col in md
     assert not list(out.glob(".*.tmp"))
+    # the seed claim: the standard SNN with early exit against the standard ANN, seed attack and suite
+    (claim,) = s["seed_claim"]
+    assert claim["cell"] == "SNN early_burst + exit margin:2" and claim["ann"] == "ANN"
+    for key in ("seed_pgd", "suite"):
+        a, b, q = claim[key]
+        assert a == early[key]["0.1"] and b == cells["ANN"][key]["0.1"]
+        assert q == (None if not b else a / b)
+    assert "## The seed claim at ε = 0.1" in md
 
 
 def test_summary_lists_unfinished_cells(study_copy):
