@@ -68,6 +68,8 @@ def run_study(grid_path, out, workers: int = 1, ray: str | None = None, limit: i
               data_dir=None, progress: bool | None = None, backend=None) -> StudyRun:
     """Run (or continue) a study; raises CheckFailedError (exit 1) if any job failed."""
     grid = load_grid(grid_path)   # everything is checked before anything runs
+    if backend is None and not ray and workers < 1:
+        raise UsageError(f"--workers must be >= 1, got {workers}")
     if limit is not None:
         grid = grid.with_limit(limit)
     data_dir = data_dir or os.environ.get("NEURODEPLOY_DATA") or None
