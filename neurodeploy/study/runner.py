@@ -86,7 +86,7 @@ def run_study(grid_path, out, workers: int = 1, ray: str | None = None, limit: i
     write_text(out / "grid.toml", Path(grid_path).read_text())
     write_json(out / "plan.json", {"format": "neurodeploy-study/1", "grid": grid.to_dict(), "data_dir": data_dir})
     jobs, already = plan_jobs(grid, out, data_dir)
-    own = backend is None
+    own = backend is None and bool(jobs)
     if own:
         if ray:
             from neurodeploy.study.ray_backend import RayBackend
@@ -95,7 +95,7 @@ def run_study(grid_path, out, workers: int = 1, ray: str | None = None, limit: i
             from neurodeploy.study.pool import make_backend
             backend = make_backend(workers)
     try:
-        outcome = execute(jobs, backend, progress) if jobs else Outcome()
+        outcome = execute(jobs, backend, progress) if jobs else Outcome()   # nothing to do: no backend started
     finally:
         if own:
             backend.close()
