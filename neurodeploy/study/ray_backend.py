@@ -1,6 +1,6 @@
 """Ray backend (``--ray ADDRESS|local``): one ``ray.remote(num_cpus=1)`` task per job, collected
 with ``ray.wait``; each task pins torch to one thread (Ray sets OMP_NUM_THREADS but torch may
-still start more, REFERENCE §11).
+still start more threads).
 
 ``local`` starts a Ray instance on this machine (all its cores); an address joins a running
 cluster. Workers import the same ``neurodeploy`` as this process: its folder is put on their
