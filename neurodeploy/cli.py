@@ -1,4 +1,4 @@
-"""The ``neurodeploy`` command line: one verb per stage; see CLI.md. Thin: parse, call, print."""
+"""The ``neurodeploy`` command line: one verb per stage; see docs/cli.md. Thin: parse, call, print."""
 from __future__ import annotations
 
 import functools
@@ -27,7 +27,7 @@ def friendly_errors(fn):
 
 @click.group()
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
-@click.version_option(package_name="neurodeploy")
+@click.version_option(package_name="neurodeploy", prog_name="neurodeploy")
 def main(debug):
     """neurodeploy: spiking neural networks from training to neuromorphic hardware."""
 
@@ -108,7 +108,7 @@ def train(dataset, model, encoding, steps, epochs, seed, out_dir, ann, loss, noi
 @main.command()
 @click.argument("run_dir", type=click.Path())
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="MODEL.net to write.")
-@click.option("--format", "fmt", default="netx", type=click.Choice(["netx"]), show_default=True)
+@click.option("--format", "fmt", default="netx", type=click.Choice(["netx", "nir"]), show_default=True)
 @click.option("--check-samples", default=16, show_default=True, type=int,
               help="Test images the artifact must reproduce before it is written (0: skip).")
 @DATA_DIR
@@ -118,12 +118,62 @@ def export(run_dir, out_path, fmt, check_samples, data_dir):
     from neurodeploy.export.exporter import export_run
     from neurodeploy.export.verify import verifier
 
-    model = export_run(run_dir, out_path, verify=verifier(check_samples, data_dir) if check_samples else None)
+    if fmt == "nir":  # the verified NetX artifact, then its exact NIR form
+        import tempfile
+        from pathlib import Path
+
+        from neurodeploy.nir.api import convert_file
+
+        with tempfile.TemporaryDirectory(prefix="neurodeploy-nir-") as tmp:
+            model = export_run(run_dir, Path(tmp) / "model.net",
+                               verify=verifier(check_samples, data_dir) if check_samples else None)
+            convert_file(Path(tmp) / "model.net", out_path)
+    else:
+        model = export_run(run_dir, out_path, verify=verifier(check_samples, data_dir) if check_samples else None)
     card, v = model.card, model.card.get("verified")
     check = (f"verified on {v['samples']} test images: predictions agree {v['prediction_agreement']:.1%}, "
              f"identical spike trains {v['identical_spike_trains']:.1%}") if v else "not verified"
     click.echo(f"{out_path}: {len(model.synaptic_layers)} synaptic layers, {card['encoding']['name']} "
                f"T={card['steps']}; {check}")
+
+
+# ---------------------------------------------------------------------------- NIR: convert, import
+@main.command("convert")
+@click.argument("model_path", type=click.Path())
+@click.option("--to", "to_format", required=True, type=click.Choice(["nir"]), help="Target format.")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="MODEL.nir to write.")
+@friendly_errors
+def convert_cmd(model_path, to_format, out_path):
+    """Convert NetX file MODEL_PATH to NIR (exact; the dt convention and model card in its metadata)."""
+    from neurodeploy.nir.api import convert_file
+
+    convert_file(model_path, out_path)
+    click.echo(f"{out_path}: NIR graph of {model_path}")
+
+
+@main.command("import")
+@click.argument("nir_path", type=click.Path())
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="MODEL.net to write.")
+@click.option("--steps", "-T", default=None, type=int, help="Verification steps (default: the graph's card, else 8).")
+@click.option("--encoding", default=None, help="Verify on --dataset encoded so (and record it); default: generated spikes.")
+@click.option("--dataset", default=None, help="Data set for --encoding (default: the graph's card, else fashion-mnist).")
+@click.option("--limit", default=200, show_default=True, type=int, help="Verification samples.")
+@click.option("--min-agreement", default=0.99, show_default=True, type=float,
+              help="Refuse the import below this prediction agreement with the NIR reference.")
+@click.option("--approximate", is_flag=True, help="Approximate what Lava cannot state exactly (recorded in the card).")
+@click.option("--dt", default=None, type=float, help="Seconds per step the graph assumes (default: its metadata, else 1e-4).")
+@click.option("--seed", default=0, show_default=True, type=int)
+@DATA_DIR
+@friendly_errors
+def import_cmd(nir_path, out_path, steps, encoding, dataset, limit, min_agreement, approximate, dt, seed, data_dir):
+    """Import NIR graph NIR_PATH as a NetX file, verified against a float reference simulation."""
+    from neurodeploy.nir.api import import_file
+
+    r = import_file(nir_path, out_path, steps=steps, encoding=encoding, dataset=dataset, limit=limit,
+                    min_agreement=min_agreement, approximate=approximate, seed=seed, data_dir=data_dir, dt=dt)
+    exact = sum(l.lossless for l in r.imported.layers)
+    click.echo(f"{out_path}: {len(r.imported.layers)} synaptic layers ({exact} stored exactly) from {nir_path}; "
+               f"{r.verification.summary()}")
 
 
 @main.command()
@@ -140,7 +190,7 @@ def info(model_path):
 @main.command("profiles")
 @friendly_errors
 def profiles_cmd():
-    """List hardware profiles: built-in hw_profiles/ plus folders in $NEURODEPLOY_PROFILES."""
+    """List hardware profiles: built-in (neurodeploy/hardware/builtin_profiles/) plus folders in $NEURODEPLOY_PROFILES."""
     from neurodeploy.hardware.profiles import format_profiles, list_profiles
 
     click.echo(format_profiles(list_profiles()))
@@ -268,6 +318,20 @@ def run_cmd(model_path, backend, dataset, limit, exit_rule, out_path, seed, data
     click.echo(result.summary_line())
     if out_path:
         result.write_json(out_path)
+
+
+# ---------------------------------------------------------------------------------------- doctor
+@main.command("doctor")
+@friendly_errors
+def doctor_cmd():
+    """What is installed and working (Lava, the 3.11 fix, lava-dl, torchattacks, Loihi 2, ray)."""
+    from neurodeploy.doctor import checks, core_works, format_checks
+    from neurodeploy.errors import CheckFailedError
+
+    results = checks()
+    click.echo(format_checks(results))
+    if not core_works(results):
+        raise CheckFailedError("neurodeploy's core does not work here (see above)")
 
 
 # ----------------------------------------------------------------------------------------- study

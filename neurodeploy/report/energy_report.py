@@ -273,6 +273,41 @@ def sweep_rules(rule: ExitRule, steps: int) -> list:
     return rules + [("off", ExitRule())]
 
 
+def _neurobench(model, no_exit, early) -> dict:
+    """The NeuroBench-named metrics of the report, without and with exit."""
+    return {
+        "Footprint": {"value": footprint(model), "unit": "bytes",
+                      "note": "8-bit weights + 4-byte biases and neuron parameters"},
+        "ConnectionSparsity": connection_sparsity(model),
+        "ActivationSparsity": {"no_exit": no_exit.activation_sparsity, "early_exit": early.activation_sparsity},
+        "SynapticOperations": {
+            "no_exit": vars(no_exit.synaptic_operations), "early_exit": vars(early.synaptic_operations),
+            "ann_twin": vars(ann_synaptic_operations(model)),
+            "note": "mean per inference; SNN effective ops skip zero weights (ACs for binary inputs, MACs "
+                    "for analog ones); Dense = every synapse at every counted step; ANN: MACs"},
+    }
+
+
+def _assumptions(early, pipeline: int, cores, backend: str, rule: ExitRule, steps: int) -> list:
+    """The energy model's assumptions plus the report's own, each once."""
+    return list(dict.fromkeys(list(early.energy.assumptions) + [
+        f"pipeline: {pipeline} Lava steps per sample beyond the exit step (one per synaptic layer)",
+        f"cores per layer: {cores} (fewest that satisfy the profile's per-core limits)",
+        "ANN twin: same topology run once, memory 'per-op' (every MAC reads its weight and input); "
+        "its accuracy is not measured here",
+        f"exit decisions from the output spikes of the {backend} run with {rule}; without exit = all "
+        f"{steps} input steps"]))
+
+
+def _model_summary(model) -> dict:
+    """The model card fields a report records, and the layer list."""
+    card = model.card or {}
+    return ({k: card.get(k) for k in ("model", "dataset", "encoding", "steps", "classes", "input_shape",
+                                      "latency_steps", "seed", "metrics", "quantisation")}
+            | {"layers": [{"index": i, "kind": type(l).__name__.replace("Layer", "").lower(),
+                           "shape": list(l.shape)} for i, l in enumerate(model.layers)]})
+
+
 def make_report(model_path, target, *, backend: str = "emu", dataset: str | None = None,
                 limit: int | None = 1000, exit_rule: str = DEFAULT_EXIT, data_dir=None, seed: int | None = None,
                 out=None, sweep: bool = True) -> EnergyReport:
@@ -306,40 +341,14 @@ def make_report(model_path, target, *, backend: str = "emu", dataset: str | None
     anns = [ann_energy(model, p) for p in ann_profiles]
     fit_report = fit(model, profile, model_path=str(path))
 
-    ann_ops = ann_synaptic_operations(model)
-    neurobench = {
-        "Footprint": {"value": footprint(model), "unit": "bytes",
-                      "note": "8-bit weights + 4-byte biases and neuron parameters"},
-        "ConnectionSparsity": connection_sparsity(model),
-        "ActivationSparsity": {"no_exit": no_exit.activation_sparsity, "early_exit": early.activation_sparsity},
-        "SynapticOperations": {
-            "no_exit": vars(no_exit.synaptic_operations), "early_exit": vars(early.synaptic_operations),
-            "ann_twin": vars(ann_ops),
-            "note": "mean per inference; SNN effective ops skip zero weights (ACs for binary inputs, MACs "
-                    "for analog ones); Dense = every synapse at every counted step; ANN: MACs"},
-    }
-    excluded, seen = [], set()
-    for item in list(early.energy.excluded) + list(COUNTING_EXCLUDED):
-        if item not in seen:
-            seen.add(item)
-            excluded.append(item)
-    assumptions = list(dict.fromkeys(list(early.energy.assumptions) + [
-        f"pipeline: {pipeline} Lava steps per sample beyond the exit step (one per synaptic layer)",
-        f"cores per layer: {cores} (fewest that satisfy the profile's per-core limits)",
-        "ANN twin: same topology run once, memory 'per-op' (every MAC reads its weight and input); "
-        "its accuracy is not measured here",
-        f"exit decisions from the output spikes of the {rec.backend} run with {rule}; without exit = all "
-        f"{steps} input steps"]))
+    neurobench = _neurobench(model, no_exit, early)
+    excluded = list(dict.fromkeys(list(early.energy.excluded) + list(COUNTING_EXCLUDED)))
+    assumptions = _assumptions(early, pipeline, cores, rec.backend, rule, steps)
     profiles = {profile.name: _profile_info(profile, early.energy.figures)}
     for p, a in zip(ann_profiles, anns):
         profiles.setdefault(p.name, _profile_info(p, a.figures))
-    card = model.card or {}
     rep = EnergyReport(
-        model_path=str(path),
-        model={k: card.get(k) for k in ("model", "dataset", "encoding", "steps", "classes", "input_shape",
-                                        "latency_steps", "seed", "metrics", "quantisation")}
-        | {"layers": [{"index": i, "kind": type(l).__name__.replace("Layer", "").lower(),
-                       "shape": list(l.shape)} for i, l in enumerate(model.layers)]},
+        model_path=str(path), model=_model_summary(model),
         target=profile.name, target_kind=profile.kind, backend=rec.backend, dataset=enc.dataset,
         data_source=enc.source, samples=enc.num_samples, seed=enc.seed, steps=steps,
         pipeline_steps=pipeline, exit_rule=str(rule), no_exit=no_exit, early_exit=early, ann=anns,

@@ -3,7 +3,7 @@
 ``encode_inputs(model, dataset, limit, data_dir, seed)`` gives the spikes ``(N, *input_shape, T)``
 (uint8 0/1) and the labels, encoded by ``neurodeploy.runtime.api.encode_dataset_for_model`` (the
 one place ``run`` encodes data): test images scaled to [0, 1], the card's encoder,
-T = ``card['steps']``, a generator seeded with ``seed`` (default: the card's seed).
+T = ``card['steps']``, each sample its own encoder draw from ``seed`` (default: the card's seed).
 """
 from __future__ import annotations
 

@@ -152,6 +152,58 @@ def _resolve_model(model, path):
     return model, (Path(path) if path is not None else None)
 
 
+@dataclass
+class _BackendRun:
+    """What one backend returns to :func:`run_model`: output spikes per step (zero after the exit),
+    exit steps, predictions, wall time, Lava steps, the recording, backend info and the file run."""
+
+    step_counts: np.ndarray
+    exit_step: np.ndarray
+    prediction: np.ndarray
+    wall: float
+    lava_steps: int | None
+    recording: object
+    info: dict
+    path: Path | None
+
+
+def _run_emu(net, x: torch.Tensor, rule: ExitRule, record: bool, threads, progress, path) -> _BackendRun:
+    """emu: all T steps, then the exit rule (the state never depends on the future: same result)."""
+    from neurodeploy.runtime.emu import emulate
+
+    T = int(x.shape[-1])
+    t0 = time.perf_counter()
+    r = emulate(net, x, record=record, progress=progress, threads=threads)
+    exit_step, pred = apply_exit_rule(r.spikes, rule)
+    wall = time.perf_counter() - t0
+    mask = torch.arange(T)[None, None, :] < exit_step[:, None, None]
+    step_counts = (r.spikes * mask).numpy().astype(np.uint8)
+    return _BackendRun(step_counts, exit_step.numpy(), pred.numpy(), wall, None, r.layers, {}, path)
+
+
+def _run_lava(backend: str, model, path, x: torch.Tensor, rule: ExitRule, record: bool, progress) -> _BackendRun:
+    """sim / loihi2 on a NetX file (a temporary one when ``path`` is None)."""
+    tmpdir = None
+    try:
+        if path is None:
+            tmpdir = tempfile.mkdtemp(prefix="neurodeploy-run-")
+            path = netx_format.write(model, Path(tmpdir) / "model.net")
+        if backend == "sim":
+            from neurodeploy.runtime.sim import simulate
+
+            r = simulate(path, x, rule, record=record, model=model, progress=progress)
+        else:
+            from neurodeploy.runtime.loihi2 import run_loihi2
+
+            r = run_loihi2(path, x, rule, progress=progress, model=model)
+    finally:
+        if tmpdir is not None:
+            import shutil
+            shutil.rmtree(tmpdir, ignore_errors=True)
+    return _BackendRun(r.spikes.numpy().astype(np.uint8), np.asarray(r.exit_step), np.asarray(r.prediction),
+                       r.wall_time, r.lava_steps, (r if record else None), dict(r.info), path)
+
+
 def run_model(model, spikes, labels=None, backend: str = "emu", exit_rule="off",
               progress: bool = True, path=None, record: bool = False, threads: int | None = 1) -> RunResult:
     """Run ``spikes`` (N, *model.input_shape, T) of 0/1 through ``model`` on ``backend``.
@@ -180,52 +232,23 @@ def run_model(model, spikes, labels=None, backend: str = "emu", exit_rule="off",
         from neurodeploy.runtime import loihi2
         loihi2.require()
     bar = _progress_bar(N, backend, progress)
-    tmpdir = None
     try:
         if backend == "emu":
-            from neurodeploy.runtime.emu import emulate
-
-            t0 = time.perf_counter()
-            r = emulate(net, x, record=record, progress=lambda n: bar.update(n - bar.n), threads=threads)
-            exit_step, pred = apply_exit_rule(r.spikes, rule)
-            wall = time.perf_counter() - t0
-            mask = torch.arange(T)[None, None, :] < exit_step[:, None, None]
-            step_counts = (r.spikes * mask).numpy().astype(np.uint8)
-            exit_np, pred_np, lava_steps = exit_step.numpy(), pred.numpy(), None
-            recording = r.layers
-            sim_info = {}
+            run = _run_emu(net, x, rule, record, threads, lambda n: bar.update(n - bar.n), path)
         else:
-            if path is None:
-                tmpdir = tempfile.mkdtemp(prefix="neurodeploy-run-")
-                path = netx_format.write(model, Path(tmpdir) / "model.net")
-            if backend == "sim":
-                from neurodeploy.runtime.sim import simulate
-
-                r = simulate(path, x, rule, record=record, model=model,
-                             progress=lambda n: bar.update(n - bar.n))
-            else:
-                from neurodeploy.runtime.loihi2 import run_loihi2
-
-                r = run_loihi2(path, x, rule, progress=lambda n: bar.update(n - bar.n), model=model)
-            step_counts = r.spikes.numpy().astype(np.uint8)
-            exit_np, pred_np = np.asarray(r.exit_step), np.asarray(r.prediction)
-            wall, lava_steps, recording = r.wall_time, r.lava_steps, (r if record else None)
-            sim_info = dict(r.info)
+            run = _run_lava(backend, model, path, x, rule, record, lambda n: bar.update(n - bar.n))
     finally:
         bar.close()
-        if tmpdir is not None:
-            import shutil
-            shutil.rmtree(tmpdir, ignore_errors=True)
-    counts = step_counts.astype(np.int64).sum(axis=2)
+    startup = run.info.get("startup_s")
     return RunResult(backend=backend, exit_rule=str(rule), steps=T,
-                     prediction=pred_np.astype(np.int64), exit_step=exit_np.astype(np.int64),
-                     counts=counts, step_counts=step_counts, wall_time=float(wall),
-                     label=labels, classes=list(classes) if classes else None,
-                     lava_steps=lava_steps, model_path=str(path) if path is not None else None,
+                     prediction=run.prediction.astype(np.int64), exit_step=run.exit_step.astype(np.int64),
+                     counts=run.step_counts.astype(np.int64).sum(axis=2), step_counts=run.step_counts,
+                     wall_time=float(run.wall), label=labels, classes=list(classes) if classes else None,
+                     lava_steps=run.lava_steps, model_path=str(run.path) if run.path is not None else None,
                      meta={"exit_rule": rule.to_dict(), "latency_layers": len(net.layers),
                            "input_shape": list(net.input_shape), "num_classes": net.num_classes,
-                           **({"startup_s": sim_info["startup_s"]} if sim_info.get("startup_s") is not None else {})},
-                     recording=recording)
+                           **({"startup_s": startup} if startup is not None else {})},
+                     recording=run.recording)
 
 
 # ----------------------------------------------------------------------------------- data
@@ -236,12 +259,13 @@ def encode_dataset_for_model(model: netx_format.NetxModel, dataset: str | None =
 
     Returns ``(spikes uint8 (N, *model.input_shape, T), labels int64 (N,))``. Images are scaled to
     [0, 1] and encoded with ``make_encoder(card['encoding'])`` for ``card['steps']`` steps; a
-    ``torch.Generator`` seeded with ``seed`` (default: the card's seed, else 0) drives stochastic
-    encoders, which encode the whole set in one call (as training's verification does). A model
+    stochastic encoder draws sample i from :func:`neurodeploy.seeding.sample_stream` (``seed``
+    (default: the card's seed, else 0), ``split``, i): the draw of training's metrics, ``report``
+    and ``attack``, whatever ``limit`` or the batch size. A model
     whose first layer takes a flat vector gets the C-major flattening of (C, H, W).
     """
     from neurodeploy.data import load_dataset
-    from neurodeploy.encoding import make_encoder
+    from neurodeploy.encoding import encode_samples, make_encoder
 
     card = model.card or {}
     for key in ("encoding", "steps"):
@@ -270,14 +294,13 @@ def encode_dataset_for_model(model: netx_format.NetxModel, dataset: str | None =
     if want != enc_shape and not (len(want) == 1 and want[0] == C * factor * H * W):
         raise BadInputError(f"data set '{name}' encodes to {enc_shape} per step with '{enc.name}', "
                             f"but the model takes {want}")
-    gen = torch.Generator().manual_seed(int(seed))
     N = len(ds.labels)
     out = torch.empty((N, *want, T), dtype=torch.uint8)
-    chunk = N if getattr(enc, "stochastic", False) else 1024
+    chunk = 1024
     with torch.no_grad():
-        for lo in range(0, N, max(1, chunk)):
+        for lo in range(0, N, chunk):
             x = torch.from_numpy(ds.images[lo:lo + chunk]).float() / 255
-            s = enc.encode(x, T, gen)
+            s = encode_samples(enc, x, T, int(seed), range(lo, lo + x.shape[0]), split)
             if not bool(((s == 0) | (s == 1)).all()):
                 raise BadInputError(f"encoding '{enc.name}' did not give 0/1 spikes")
             out[lo:lo + chunk] = s.reshape(s.shape[0], *want, T).to(torch.uint8)

@@ -1,6 +1,6 @@
 """Early-exit rules on cumulative output spike counts (pure numpy / torch, no Lava).
 
-A rule is written ``margin:M[,min=S]``, ``confidence:P[,min=S]`` or ``off`` (REFERENCE §3).
+A rule is written ``margin:M[,min=S]``, ``confidence:P[,min=S]`` or ``off`` (docs/steps.md).
 At output step t (0-based) let ``c = sum_{t' <= t} counts[:, t']`` be the cumulative spike count
 of every class, and ``n = t + 1`` the number of steps used so far.
 

@@ -86,6 +86,131 @@ def _lava_shape_to_torch(a: np.ndarray, shape: tuple) -> np.ndarray:
     return a.reshape(N, *shape)
 
 
+@dataclass
+class _SimFiles:
+    """The memory-mapped files the driver process and this one share (see ``lava_procs/driver.py``)."""
+
+    counts: np.memmap                     # (N, T, C) output spikes per step
+    result: np.memmap                     # (N, 2) prediction, exit step
+    status: np.memmap                     # samples done, Lava steps, resets, start time (ns)
+    layer_steps: np.memmap | None = None  # (N, T, L) spikes per layer and step (record)
+    layer_neurons: np.memmap | None = None  # (N, sum of layer sizes) spikes per neuron (record)
+
+
+def _write_inputs(workdir: str, net_emu: EmuNet, x: torch.Tensor, record: bool) -> tuple:
+    """Write the inputs in Lava's order and create the result files; returns ``(files, F)``."""
+    N, T = int(x.shape[0]), int(x.shape[-1])
+    L, C = len(net_emu.layers), net_emu.num_classes
+    xl = lava_input_order(net_emu, x)
+    F = xl.shape[2]
+    np.memmap(os.path.join(workdir, "x.u8"), dtype=np.uint8, mode="w+", shape=(N, T, F))[:] = xl
+    del xl
+
+    def mm(name, dtype, shape):
+        return np.memmap(os.path.join(workdir, name), dtype=dtype, mode="w+", shape=shape)
+
+    files = _SimFiles(counts=mm("counts.u8", np.uint8, (N, T, C)), result=mm("result.i64", np.int64, (N, 2)),
+                      status=mm("status.i64", np.int64, (4,)))
+    if record:
+        files.layer_steps = mm("layer_steps.i32", np.int32, (N, T, L))
+        files.layer_neurons = mm("layer_neurons.i32", np.int32, (N, int(sum(l.neurons for l in net_emu.layers))))
+    return files, F
+
+
+def _build_network(path: Path, L: int, F: int):
+    """NetX's network for ``path``, checked; returns ``(net, state refs, output ports per layer)``."""
+    from lava.lib.dl import netx
+
+    try:
+        with contextlib.redirect_stdout(sys.stderr):   # NetX prints weight-clipping warnings
+            net = netx.hdf5.Network(net_config=str(path))
+    except Exception as e:  # NetX raises assorted errors on files it cannot build
+        raise netx_format.NetxFormatError(f"{path}: Lava NetX cannot build the network ({e})") from None
+    if len(net.layers) != L:
+        raise netx_format.NetxFormatError(f"{path}: NetX built {len(net.layers)} layers, expected {L}")
+    refs, rec_ports = [], []
+    for layer in net.layers:
+        syn = layer.synapse
+        buf = syn.a_buff if hasattr(syn, "a_buff") else syn.a_buf
+        refs += [layer.neuron.u, layer.neuron.v, buf]
+        rec_ports.append(layer.out)
+    if int(np.prod(tuple(net.inp.shape))) != F:
+        raise netx_format.NetxFormatError(f"{path}: NetX input port {tuple(net.inp.shape)} does not hold {F} values")
+    return net, refs, rec_ports
+
+
+def _attach_driver(net, refs: list, rec_ports: list, rule: ExitRule, N: int, T: int, L: int, C: int,
+                   workdir: str, record: bool):
+    """The :class:`SampleDriver` feeding ``net``, reading its output, resetting ``refs`` and recording."""
+    from neurodeploy.runtime.lava_procs.driver import SampleDriver
+
+    driver = SampleDriver(in_shape=tuple(net.inp.shape), num_classes=C, num_samples=N, num_steps=T,
+                          latency=L, rule=rule.to_dict(), workdir=workdir,
+                          ref_shapes=[r.shape for r in refs],
+                          rec_shapes=[p.shape for p in rec_ports] if record else [])
+    driver.s_out.connect(net.inp)
+    out = net.out if len(net.out.shape) == 1 else net.out.flatten()
+    out.connect(driver.a_in)
+    for i, var in enumerate(refs):
+        getattr(driver, f"ref_{i}").connect_var(var)
+    if record:
+        for k, port in enumerate(rec_ports):
+            port.connect(getattr(driver, f"rec_{k}"))
+    return driver
+
+
+def _watch_progress(status: np.memmap, progress, stop: threading.Event) -> threading.Thread:
+    """A daemon thread calling ``progress(samples done)`` whenever the count changes."""
+    def watch():
+        last = -1
+        while not stop.wait(0.2):
+            done = int(status[0])
+            if done != last:
+                progress(done)
+                last = done
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    return watcher
+
+
+def _run_all_samples(driver, status: np.memmap, N: int, T: int, L: int) -> None:
+    """Run until the driver reports every sample done (a budget of N (T + L) + 2 steps per round)."""
+    from lava.magma.core.run_conditions import RunSteps
+    from lava.magma.core.run_configs import Loihi2SimCfg
+
+    cfg = Loihi2SimCfg(select_tag="fixed_pt")
+    budget = N * (T + L) + 2
+    rounds = 0
+    while int(status[0]) < N:
+        _run(driver, RunSteps(num_steps=budget), cfg)
+        rounds += 1
+        if rounds > 3:
+            raise RuntimeError("Lava simulation did not finish all samples")
+
+
+def _collect(files: _SimFiles, net_emu: EmuNet, wall: float, record: bool) -> SimResult:
+    """The :class:`SimResult` from the shared files."""
+    status, L = files.status, len(net_emu.layers)
+    started = int(status[3]) / 1e9
+    steady = max(0.0, time.time() - started) if started > 0 else None
+    out_counts = torch.from_numpy(np.array(files.counts)).permute(0, 2, 1).contiguous()
+    res = np.array(files.result)
+    sim = SimResult(spikes=out_counts, prediction=res[:, 0].copy(), exit_step=res[:, 1].copy(),
+                    lava_steps=int(status[1]), wall_time=wall,
+                    info={"resets": int(status[2]), "latency": L,
+                          "startup_s": (wall - steady) if steady is not None else None,
+                          "simulate_s": steady})
+    if record:
+        sizes = [l.neurons for l in net_emu.layers]
+        ls = np.array(files.layer_steps).astype(np.int64)
+        ln = np.array(files.layer_neurons).astype(np.int64)
+        offs = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+        sim.layer_steps = [ls[:, :, k] for k in range(L)]
+        sim.layer_neurons = [_lava_shape_to_torch(ln[:, offs[k]:offs[k + 1]], net_emu.layers[k].out_shape)
+                             for k in range(L)]
+    return sim
+
+
 def simulate(path, spikes, exit_rule="off", record: bool = False, progress=None,
              model: netx_format.NetxModel | None = None) -> SimResult:
     """Run ``spikes`` (N, *input_shape, T) of 0/1 through the NetX file ``path`` on Lava.
@@ -99,8 +224,7 @@ def simulate(path, spikes, exit_rule="off", record: bool = False, progress=None,
     rule = ExitRule.parse(exit_rule)
     x = check_spikes(spikes, net_emu.input_shape)
     N, T = int(x.shape[0]), int(x.shape[-1])
-    L = len(net_emu.layers)
-    C = net_emu.num_classes
+    L, C = len(net_emu.layers), net_emu.num_classes
     t0 = time.perf_counter()
     if N == 0:
         return SimResult(torch.zeros((0, C, T), dtype=torch.uint8), np.zeros(0, np.int64),
@@ -109,101 +233,21 @@ def simulate(path, spikes, exit_rule="off", record: bool = False, progress=None,
     from neurodeploy._lava_compat import import_slayer
 
     import_slayer()                       # quietly: it prints a notice on stdout
-    from lava.lib.dl import netx
-    from lava.magma.core.run_conditions import RunSteps
-    from lava.magma.core.run_configs import Loihi2SimCfg
-
-    from neurodeploy.runtime.lava_procs.driver import SampleDriver
-
     workdir = tempfile.mkdtemp(prefix="neurodeploy-sim-")
-    net = driver = None
+    net = driver = watcher = None
     stop_watch = threading.Event()
-    watcher = None
     try:
-        xl = lava_input_order(net_emu, x)
-        F = xl.shape[2]
-        np.memmap(os.path.join(workdir, "x.u8"), dtype=np.uint8, mode="w+", shape=(N, T, F))[:] = xl
-        del xl
-        counts = np.memmap(os.path.join(workdir, "counts.u8"), dtype=np.uint8, mode="w+", shape=(N, T, C))
-        result = np.memmap(os.path.join(workdir, "result.i64"), dtype=np.int64, mode="w+", shape=(N, 2))
-        status = np.memmap(os.path.join(workdir, "status.i64"), dtype=np.int64, mode="w+", shape=(4,))
-        sizes = [l.neurons for l in net_emu.layers]
-        if record:
-            layer_steps = np.memmap(os.path.join(workdir, "layer_steps.i32"), dtype=np.int32,
-                                    mode="w+", shape=(N, T, L))
-            layer_neurons = np.memmap(os.path.join(workdir, "layer_neurons.i32"), dtype=np.int32,
-                                      mode="w+", shape=(N, int(sum(sizes))))
-
-        try:
-            with contextlib.redirect_stdout(sys.stderr):   # NetX prints weight-clipping warnings
-                net = netx.hdf5.Network(net_config=str(path))
-        except Exception as e:  # NetX raises assorted errors on files it cannot build
-            raise netx_format.NetxFormatError(f"{path}: Lava NetX cannot build the network ({e})") from None
-        if len(net.layers) != L:
-            raise netx_format.NetxFormatError(f"{path}: NetX built {len(net.layers)} layers, expected {L}")
-
-        refs, rec_ports = [], []
-        for layer in net.layers:
-            syn = layer.synapse
-            buf = syn.a_buff if hasattr(syn, "a_buff") else syn.a_buf
-            refs += [layer.neuron.u, layer.neuron.v, buf]
-            rec_ports.append(layer.out)
-        in_shape = tuple(net.inp.shape)
-        if int(np.prod(in_shape)) != F:
-            raise netx_format.NetxFormatError(f"{path}: NetX input port {in_shape} does not hold {F} values")
-        driver = SampleDriver(in_shape=in_shape, num_classes=C, num_samples=N, num_steps=T,
-                              latency=L, rule=rule.to_dict(), workdir=workdir,
-                              ref_shapes=[r.shape for r in refs],
-                              rec_shapes=[p.shape for p in rec_ports] if record else [])
-        driver.s_out.connect(net.inp)
-        out = net.out if len(net.out.shape) == 1 else net.out.flatten()
-        out.connect(driver.a_in)
-        for i, var in enumerate(refs):
-            getattr(driver, f"ref_{i}").connect_var(var)
-        if record:
-            for k, port in enumerate(rec_ports):
-                port.connect(getattr(driver, f"rec_{k}"))
-
+        files, F = _write_inputs(workdir, net_emu, x, record)
+        net, refs, rec_ports = _build_network(path, L, F)
+        driver = _attach_driver(net, refs, rec_ports, rule, N, T, L, C, workdir, record)
         if progress is not None:
-            def watch():
-                last = -1
-                while not stop_watch.wait(0.2):
-                    done = int(status[0])
-                    if done != last:
-                        progress(done)
-                        last = done
-            watcher = threading.Thread(target=watch, daemon=True)
-            watcher.start()
-
-        cfg = Loihi2SimCfg(select_tag="fixed_pt")
-        budget = N * (T + L) + 2
-        rounds = 0
-        while int(status[0]) < N:
-            _run(driver, RunSteps(num_steps=budget), cfg)
-            rounds += 1
-            if rounds > 3:
-                raise RuntimeError("Lava simulation did not finish all samples")
+            watcher = _watch_progress(files.status, progress, stop_watch)
+        _run_all_samples(driver, files.status, N, T, L)
         wall = time.perf_counter() - t0
-        started = int(status[3]) / 1e9
-        steady = max(0.0, time.time() - started) if started > 0 else None
         stop_watch.set()
         if progress is not None:
-            progress(int(status[0]))
-        out_counts = torch.from_numpy(np.array(counts)).permute(0, 2, 1).contiguous()
-        res = np.array(result)
-        sim = SimResult(spikes=out_counts, prediction=res[:, 0].copy(), exit_step=res[:, 1].copy(),
-                        lava_steps=int(status[1]), wall_time=wall,
-                        info={"resets": int(status[2]), "latency": L,
-                              "startup_s": (wall - steady) if steady is not None else None,
-                              "simulate_s": steady})
-        if record:
-            ls = np.array(layer_steps).astype(np.int64)
-            ln = np.array(layer_neurons).astype(np.int64)
-            offs = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
-            sim.layer_steps = [ls[:, :, k] for k in range(L)]
-            sim.layer_neurons = [_lava_shape_to_torch(ln[:, offs[k]:offs[k + 1]], net_emu.layers[k].out_shape)
-                                 for k in range(L)]
-        return sim
+            progress(int(files.status[0]))
+        return _collect(files, net_emu, wall, record)
     finally:
         stop_watch.set()
         if watcher is not None:
