@@ -378,5 +378,37 @@ def doctor_cmd():
         raise CheckFailedError("neurodeploy's core does not work here (see above)")
 
 
+# ----------------------------------------------------------------------------------------- study
+@main.command("study")
+@click.argument("source", type=click.Path())
+@click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
+              help="Study folder (runs, cells, results); running again resumes it.")
+@click.option("--summarize", is_flag=True, help="SOURCE is a study folder: write study.md, study.json and plots.")
+@click.option("--workers", type=int, default=1, show_default=True, help="Local worker processes.")
+@click.option("--ray", "ray_address", default=None, help="Run cells as Ray tasks: 'local' or a cluster ADDRESS.")
+@click.option("--limit", type=int, default=None, help="Test images per cell (overrides the grid's study.limit).")
+@DATA_DIR
+@friendly_errors
+def study_cmd(source, out_dir, summarize, workers, ray_address, limit, data_dir):
+    """Run the grid GRID.toml into --out DIR (resumable), or summarize study folder DIR."""
+    from neurodeploy.errors import UsageError
+    from neurodeploy.study.summary import summarize as write_summary
+
+    if summarize:
+        if out_dir or ray_address or limit is not None:
+            raise UsageError("--summarize takes only the study folder: neurodeploy study DIR --summarize")
+        click.echo(write_summary(source).line())
+        return
+    if not out_dir:
+        raise UsageError("give --out DIR (the study folder), or use DIR --summarize")
+    if ray_address and workers != 1:
+        raise UsageError("--workers is for the local pool; with --ray the cluster's CPUs decide")
+    from neurodeploy.study.runner import run_study
+
+    res = run_study(source, out_dir, workers=workers, ray=ray_address, limit=limit, data_dir=data_dir)
+    click.echo(res.summary())
+    click.echo(write_summary(out_dir).line())
+
+
 if __name__ == "__main__":
     main()

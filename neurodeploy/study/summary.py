@@ -1,0 +1,243 @@
+"""``neurodeploy study DIR --summarize``: ``study.md``, ``study.json`` and two plots from the cells' results.
+
+* ``study.json``: the grid (``plan.json``) and every cell's ``result.json`` (cells not finished
+  yet are listed with ``"status": "pending"``);
+* ``study.md``: one table row per cell — clean accuracy, seed-style PGD-K at the main ε, the
+  suite's robust accuracy at every ε, deployed (emu) robust accuracy at the main ε, mean exit step,
+  modelled energy per inference on the target (dynamic; total with static power for the whole
+  chip; total with static power for the cores the model uses);
+* ``study_energy.png``: suite robust accuracy at the main ε against modelled dynamic energy, one
+  line per row joining its full-T and early-exit cells (ANN rows, with no NetX form, as
+  horizontal lines);
+* ``study_eps.png``: suite robust accuracy against ε, one panel per recipe;
+* the seed claim as stated (when the grid has a standard ANN row): standard-trained SNN cells
+  with early exit against the standard ANN twin, robust accuracy ratios at the main ε under the
+  seed-style attack and under the suite.
+
+The main ε is 0.1 when the grid has it, else its middle value. Files are rendered in memory and
+renamed into place together (an error leaves the previous summary as it was).
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from neurodeploy.atomic import atomic_path
+from neurodeploy.errors import BadInputError
+from neurodeploy.files import read_json
+from neurodeploy.study.cell import cell_dir
+
+FILES = ("study.md", "study.json", "study_energy.png", "study_eps.png")
+
+
+@dataclass
+class Summary:
+    """The collected results of a study folder."""
+
+    out: str
+    grid: dict
+    rows: list        # one dict per cell: result.json, or a pending stub
+    main_eps: float
+    files: dict
+
+    @property
+    def finished(self) -> list:
+        return [r for r in self.rows if r.get("status") == "done"]
+
+    def line(self) -> str:
+        return (f"{self.out}: {len(self.finished)} of {len(self.rows)} cells finished -> "
+                f"{self.files.get('study.md', '(no files)')}")
+
+
+def main_eps(eps: list) -> float:
+    return 0.1 if any(abs(e - 0.1) < 1e-12 for e in eps) else sorted(eps)[len(eps) // 2]
+
+
+def collect(out) -> tuple:
+    """(plan grid dict, rows) from a study folder."""
+    out = Path(out)
+    if not (out / "plan.json").exists():
+        raise BadInputError(f"{out}: not a study folder (no plan.json; run `neurodeploy study GRID.toml --out {out}`)")
+    grid = read_json(out / "plan.json")["grid"]
+    rows = []
+    for c in grid["cells"]:
+        d = cell_dir(out, c["cell_id"])
+        if (d / "result.json").exists():
+            rows.append({**read_json(d / "result.json"), "status": "done"})
+        else:
+            err = d / "error.json"
+            rows.append({"cell": c["name"], "cell_id": c["cell_id"], "row": c["row"], "exit": c["exit"],
+                         "group": c.get("group", ""), "status": "failed" if err.exists() else "pending",
+                         "error": read_json(err).get("error") if err.exists() else None})
+    return grid, rows
+
+
+def _pct(v) -> str:
+    return "—" if v is None else f"{100 * v:.1f}"
+
+
+def _uj(v) -> str:
+    return "—" if v is None else f"{v * 1e6:.3g}"
+
+
+def markdown(grid: dict, rows: list, eps0: float) -> str:
+    eps = grid["eps"]
+    k = f"{eps0:g}"
+    lines = [f"# Study `{grid['name']}`", "",
+             f"Grid `{grid['path']}`: {len(rows)} cells, {len([r for r in rows if r.get('status') == 'done'])} "
+             f"finished. {grid['limit']} test images per cell, seed {grid['seed']}, L∞ ε in "
+             f"{', '.join(f'{e:g}' for e in eps)}; energy modelled on `{grid['target']}`.", "",
+             "Columns: **clean** accuracy of the trained model under the cell's exit rule; **seed PGD** = "
+             f"PGD-{grid['seed_pgd_steps']} through the seed code's spike-only encoder gradient at ε = {k} (what the "
+             "seed paper's attack reports); **suite** = the per-sample worst case over `neurodeploy attack --attack "
+             f"suite` at each ε; **emu** = the suite's images judged on the exported model (emulator) at ε = {k}; "
+             "**exit** = mean exit step (of T); energy per inference in µJ, *modelled*: **dyn** dynamic, **chip** "
+             "dynamic + static power of the whole chip × latency, **cores** dynamic + static power of the cores "
+             "the model uses × latency.", ""]
+    head = (["cell", "clean", f"seed PGD {k}"] + [f"suite {e:g}" for e in eps]
+            + [f"emu {k}", "exit", "dyn µJ", "chip µJ", "cores µJ"])
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        if r.get("status") != "done":
+            lines.append(f"| {r['cell']} | *{r['status']}*" + " |" * (len(head) - 1))
+            continue
+        en = r.get("energy") or {}
+        flag = " ⚠" if r.get("masking_checks_failed") else ""
+        cells = [r["cell"] + flag, _pct(r.get("clean")), _pct((r.get("seed_pgd") or {}).get(k))]
+        cells += [_pct((r.get("suite") or {}).get(f"{e:g}")) for e in eps]
+        cells += [_pct((r.get("deployed_suite") or {}).get(k)),
+                  "—" if r.get("kind") == "ann" else f"{r['exit_step_mean']:.2f}/{r['steps']}",
+                  _uj(en.get("dynamic_J")), _uj(en.get("total_chip_J")), _uj(en.get("total_cores_J"))]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += seed_claim(rows, grid, k)
+    failed = [r for r in rows if r.get("status") == "done" and r.get("masking_checks_failed")]
+    if failed:
+        lines += ["", "⚠ masking checks failed (robust accuracy may be overstated): "
+                  + "; ".join(f"{r['cell']}: {', '.join(r['masking_checks_failed'])}" for r in failed)]
+    errors = [r for r in rows if r.get("status") == "failed"]
+    if errors:
+        lines += ["", "Failed cells: " + "; ".join(f"{r['cell']}: {r['error']}" for r in errors)]
+    lines += ["", "Energy and latency are modelled (activity counts × per-operation figures of the hardware "
+              "profile), never measured. Rows without energy have no NetX form (ANN twins, analog direct coding)."]
+    return "\n".join(lines) + "\n"
+
+
+def _plain(train: dict) -> bool:
+    """Standard training: no noise, no adversarial examples, no membrane penalty."""
+    return not train.get("noise") and not train.get("adv") and train.get("mppd") is None
+
+
+def claim_ratios(rows: list, k: str) -> list:
+    """The seed claim as stated: every standard-trained SNN cell with early exit against the
+    standard-trained ANN twin, robust accuracy ratios at ε = ``k`` under the seed-style attack and
+    under the suite (None where the ANN's robust accuracy is 0)."""
+    done = [r for r in rows if r.get("status") == "done" and r.get("train")]
+    ann = next((r for r in done if r["kind"] == "ann" and _plain(r["train"])), None)
+    if ann is None:
+        return []
+    out = []
+    for r in done:
+        if r["kind"] != "snn" or r["exit"] == "off" or not _plain(r["train"]):
+            continue
+        pair = {}
+        for key in ("seed_pgd", "suite"):
+            a, b = (r.get(key) or {}).get(k), (ann.get(key) or {}).get(k)
+            pair[key] = (a, b, None if a is None or not b else a / b)
+        out.append({"cell": r["cell"], "ann": ann["cell"], **pair})
+    return out
+
+
+def seed_claim(rows: list, grid: dict, k: str) -> list:
+    ratios = claim_ratios(rows, k)
+    if not ratios:
+        return []
+
+    def fmt(t):
+        a, b, q = t
+        return f"{_pct(a)} / {_pct(b)} = " + ("—" if q is None else f"**{q:.2f}×**")
+
+    lines = ["", f"## The seed claim at ε = {k}", "",
+             f"Standard-trained SNN with early exit against the standard ANN twin (`{ratios[0]['ann']}`): "
+             "robust accuracy SNN / ANN (the claim: up to 2×). The seed-style attack alone can overstate the "
+             "SNN (its gradient masks); the suite is the figure to trust.", "",
+             "| cell | seed-style PGD | suite |", "|---|---|---|"]
+    lines += [f"| {r['cell']} | {fmt(r['seed_pgd'])} | {fmt(r['suite'])} |" for r in ratios]
+    return lines
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    return buf.getvalue()
+
+
+def plots(rows: list, eps: list, eps0: float) -> dict:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    k = f"{eps0:g}"
+    done = [r for r in rows if r.get("status") == "done"]
+    by_row: dict = {}
+    for r in done:
+        by_row.setdefault(r["row"], []).append(r)
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for i, (name, cells) in enumerate(by_row.items()):
+        pts = sorted([((c.get("energy") or {}).get("dynamic_J"), (c.get("suite") or {}).get(k)) for c in cells],
+                     key=lambda p: p[0] or 0)
+        acc = [p[1] for p in pts if p[1] is not None]
+        if all(p[0] is not None for p in pts) and acc:
+            ax.plot([p[0] * 1e6 for p in pts], [100 * p[1] for p in pts], "-o", ms=4, lw=1, label=name,
+                    color=f"C{i % 10}")
+        elif acc:
+            ax.axhline(100 * max(acc), ls="--", lw=1, color=f"C{i % 10}", label=f"{name} (no NetX: no energy)")
+    ax.set_xlabel("modelled dynamic energy per inference (µJ)")
+    ax.set_ylabel(f"suite robust accuracy at ε = {k} (%)")
+    ax.set_ylim(-2, 102)
+    ax.grid(alpha=0.3)
+    ax.set_title("robust accuracy vs modelled energy (a line joins a row's full-T and early-exit cells)", fontsize=9)
+    if by_row:
+        ax.legend(fontsize=6, loc="best")
+    fig.tight_layout()
+    energy_png = _png(fig)
+    plt.close(fig)
+
+    groups = sorted({r.get("group", "") for r in done}) or [""]
+    fig, axes = plt.subplots(1, len(groups), figsize=(4.5 * len(groups), 4.5), squeeze=False, sharey=True)
+    for ax, g in zip(axes[0], groups):
+        for i, r in enumerate([r for r in done if r.get("group", "") == g]):
+            ys = [r.get("clean")] + [(r.get("suite") or {}).get(f"{e:g}") for e in eps]
+            xs = [0.0] + list(eps)
+            ax.plot([x for x, y in zip(xs, ys) if y is not None], [100 * y for y in ys if y is not None],
+                    "--" if r["exit"] != "off" else "-", marker="o", ms=3, lw=1, color=f"C{i // 2 % 10}",
+                    label=r["cell"])
+        ax.set_title(g or "rows", fontsize=9)
+        ax.set_xlabel("ε (L∞)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=5)
+    axes[0][0].set_ylabel("suite robust accuracy (%)")
+    axes[0][0].set_ylim(-2, 102)
+    fig.tight_layout()
+    eps_png = _png(fig)
+    plt.close(fig)
+    return {"study_energy.png": energy_png, "study_eps.png": eps_png}
+
+
+def summarize(out) -> Summary:
+    """Write study.md, study.json and the plots into the study folder ``out``."""
+    out = Path(out)
+    grid, rows = collect(out)
+    eps0 = main_eps(grid["eps"])
+    data = {"study.json": (json.dumps({"format": "neurodeploy-study-summary/1", "grid": grid, "main_eps": eps0,
+                                       "seed_claim": claim_ratios(rows, f"{eps0:g}"), "cells": rows},
+                                      indent=1) + "\n").encode(),
+            "study.md": markdown(grid, rows, eps0).encode()}
+    data.update(plots(rows, grid["eps"], eps0))
+    with contextlib.ExitStack() as stack:   # all temp files written, then all renamed
+        for name, blob in data.items():
+            stack.enter_context(atomic_path(out / name)).write_bytes(blob)
+    return Summary(str(out), grid, rows, eps0, {name: str(out / name) for name in data})

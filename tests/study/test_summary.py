@@ -1,0 +1,67 @@
+"""`neurodeploy study DIR --summarize`: study.md, study.json and the two plots."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+
+def test_summary_files(study_copy):
+    from click.testing import CliRunner
+
+    from neurodeploy.cli import main
+
+    _, out = study_copy
+    r = CliRunner().invoke(main, ["study", str(out), "--summarize"])
+    assert r.exit_code == 0, r.output
+    assert "3 of 3 cells finished" in r.output
+    for name in ("study.md", "study.json", "study_energy.png", "study_eps.png"):
+        data = (out / name).read_bytes()
+        assert len(data) > 200
+    for name in ("study_energy.png", "study_eps.png"):
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    s = json.loads((out / "study.json").read_text())
+    assert s["main_eps"] == 0.1 and len(s["cells"]) == 3
+    cells = {c["cell"]: c for c in s["cells"]}
+    assert set(cells) == {"SNN early_burst", "SNN early_burst + exit margin:2", "ANN"}
+    assert cells["ANN"]["status"] == "done" and cells["ANN"]["energy"] is None
+    for c in (cells["SNN early_burst"], cells["SNN early_burst + exit margin:2"]):
+        assert c["status"] == "done" and c["kind"] == "snn"
+        en = c["energy"]   # dynamic <= cores-only static total <= whole-chip static total
+        assert 0 < en["dynamic_J"] <= en["total_cores_J"] <= en["total_chip_J"]
+    full, early = cells["SNN early_burst"], cells["SNN early_burst + exit margin:2"]
+    assert full["exit_step_mean"] == 4 and early["exit_step_mean"] <= 4
+    assert early["energy"]["dynamic_J"] <= full["energy"]["dynamic_J"]
+    md = (out / "study.md").read_text()
+    for col in ("seed PGD 0.1", "suite 0.1", "emu 0.1", "dyn µJ", "chip µJ", "cores µJ", "SNN early_burst + exit"):
+        assert col in md
+    assert not list(out.glob(".*.tmp"))
+    # the seed claim: the standard SNN with early exit against the standard ANN, seed attack and suite
+    (claim,) = s["seed_claim"]
+    assert claim["cell"] == "SNN early_burst + exit margin:2" and claim["ann"] == "ANN"
+    for key in ("seed_pgd", "suite"):
+        a, b, q = claim[key]
+        assert a == early[key]["0.1"] and b == cells["ANN"][key]["0.1"]
+        assert q == (None if not b else a / b)
+    assert "## The seed claim at ε = 0.1" in md
+
+
+def test_summary_lists_unfinished_cells(study_copy):
+    from neurodeploy.study.summary import summarize
+
+    _, out = study_copy
+    victim = sorted((out / "cells").iterdir())[0]
+    shutil.rmtree(victim)
+    s = summarize(out)
+    assert len(s.finished) == 2
+    md = (out / "study.md").read_text()
+    assert "*pending*" in md
+
+
+def test_summary_of_a_non_study_folder(tmp_path):
+    from neurodeploy.errors import BadInputError
+    from neurodeploy.study.summary import summarize
+
+    with pytest.raises(BadInputError, match="not a study folder"):
+        summarize(tmp_path)
