@@ -121,3 +121,22 @@ def test_bias_into_recurrent_synaptic_current_names_its_node(where):
     name = "fc" if where == "input" else "r.w_rec"
     with pytest.raises(Exception, match=f"node '{name}': a bias feeding the synaptic current of 'r.lif'"):
         from_nir(g)
+
+
+def test_cli_convert_and_import_keep_dense_rec(tmp_path):
+    from click.testing import CliRunner
+
+    from neurodeploy.cli import main
+
+    m = netx_rec(netx.CubaNeuron(4096, 300, 100))
+    netx.write(m, tmp_path / "r.net")
+    r = CliRunner().invoke(main, ["convert", str(tmp_path / "r.net"), "--to", "nir", "--out", str(tmp_path / "r.nir")])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(main, ["import", str(tmp_path / "r.nir"), "--out", str(tmp_path / "b.net"), "--steps", "12",
+                                  "--limit", "32"])
+    assert r.exit_code == 0, r.output
+    b = netx.read(tmp_path / "b.net")
+    assert_same_model(m, b)
+    np.testing.assert_array_equal(b.layers[1].weight_rec, m.layers[1].weight_rec)
+    assert [l["kind"] for l in b.card["quantisation"]["layers"]] == ["dense_rec", "dense"]
+    assert b.card["nir_verified"]["passed"]
