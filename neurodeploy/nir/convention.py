@@ -24,6 +24,19 @@ Both NIR and Lava fire on ``v > θ`` (strictly; SLAYER's training forward pass u
 the converters reproduce Lava's and NIR's ``>``. ``LIF`` is the case ``iDecay = 4096`` (the
 current lasts one step), ``IF`` the case ``iDecay = 4096, vDecay = 0``.
 
+Recurrence (NetX ``dense_rec``): a neuron with its own weight ``W_rec`` (a cycle ``neuron -> Linear
+-> neuron``, inline or as a subgraph, as snnTorch's RLeaky/RSynaptic) receives its own spikes of the
+*previous* step, added to its input before the input gain::
+
+    x[t] = W·s_in[t] + W_rec·s[t−1]          (s[−1] = 0)
+
+This is Lava's order exactly: NetX's ``RecurrentDense`` block wires ``neuron.s_out -> Dense(W_rec) ->
+neuron.a_in`` beside ``Dense(W) -> neuron.a_in``, and a Lava ``Dense`` sends at step j what it
+received at step j − 1 (its one-step buffer), so both sums reach the neuron one Lava step late. The
+forward path's lag is the layer's latency (the emulator indexes a layer's spikes by the input step
+that caused them); the recurrent path's lag is this one-step memory. snnTorch's RLeaky/RSynaptic add
+``recurrent(spk[t−1])`` the same way.
+
 A decay of 0 (a perfect integrator, τ = ∞) cannot be written with a finite input gain in NIR's
 continuous form; it is written as ``τ = 2**20·dt`` (decay 2**-20 per step, which quantises back
 to 0).

@@ -25,8 +25,15 @@ Refused, with one line naming the node (``--approximate`` allows those marked *)
 ``v_reset ≠ 0``; ``τ < dt``; a non-positive threshold or gain; ``v_leak ≠ 0`` where the voltage
 decay quantises to 0; per-neuron time constants in one layer (*: the median is used); an Affine bias into a
 synaptic current (*: its steady state ``g·b/di`` is added to v); a per-neuron gain or threshold
-that varies inside a conv channel; weight nodes after the last neuron; recurrent weights (until
-NetX's ``dense_rec`` is in :mod:`neurodeploy.netx`); branches and other cycles.
+that varies inside a conv channel; weight nodes after the last neuron; a recurrent weight on a conv
+layer or not of shape (n, n); branches and cycles other than a neuron's own weight.
+
+Recurrence: a neuron's own recurrent weight (``neuron -> Linear|Affine -> same neuron``, inline or as
+a subgraph, snnTorch's RLeaky/RSynaptic) becomes a NetX ``dense_rec`` layer. Its spikes of step
+``t − 1`` join the input of step ``t`` (NIR's reading in :mod:`neurodeploy.nir.convention`, Lava's
+one-step Dense buffer), behind the same input gain ``g``, so its rows are folded with the same
+``g_i/θ_i`` scale, ``[W | W_rec]`` is quantised as one matrix (NetX gives both one exponent) and an
+Affine bias of the recurrent weight adds to the layer's bias.
 
 Quantisation
 ------------
@@ -60,9 +67,9 @@ OP_TYPES = ("Affine", "Linear", "Conv2d", "SumPool2d", "AvgPool2d", "Flatten")
 class ImportedLayer:
     """Where one NetX synaptic layer came from and how it was quantised."""
 
-    nodes: list            # the NIR op nodes folded into the synapse
+    nodes: list            # the NIR op nodes folded into the synapse (and the recurrent weight)
     neuron: str            # the NIR neuron node
-    kind: str              # "dense" | "conv"
+    kind: str              # "dense" | "dense_rec" | "conv"
     lossless: bool         # stored exactly (no rounding anywhere)
     exponent: int | None   # Lava's per-layer weight exponent of the stored weights (None when stored exactly)
     v_th_mant: int
@@ -350,11 +357,19 @@ def _layer_decay(name: str, what: str, d: np.ndarray, conv: Convention, approxim
 
 
 # ----------------------------------------------------------------------------- quantisation
-def _lava_lossless_dense(w: np.ndarray) -> bool:
-    from neurodeploy.runtime.cuba_fixed import lava_dense_weights
+def _lava_dense(w: np.ndarray, n_in: int | None) -> tuple:
+    """(effective weights as Lava uses them, exponent) of dense ``w``, or of ``[W | W_rec]`` split at ``n_in``."""
+    from neurodeploy.runtime.cuba_fixed import lava_dense_rec_weights, lava_dense_weights
 
+    if n_in is None:
+        return lava_dense_weights(w)
+    eff, exp, eff_rec = lava_dense_rec_weights(w[:, :n_in], w[:, n_in:])
+    return np.hstack([eff, eff_rec]), exp
+
+
+def _lava_lossless_dense(w: np.ndarray, n_in: int | None = None) -> bool:
     try:
-        eff, exp = lava_dense_weights(w)
+        eff, exp = _lava_dense(w, n_in)
     except Exception:   # all-zero layers and the like: not lossless
         return False
     back = eff * (2.0 ** exp) if exp < 0 else eff * (1 << exp)
@@ -362,15 +377,17 @@ def _lava_lossless_dense(w: np.ndarray) -> bool:
 
 
 def _quantise(name: str, kind: str, w: np.ndarray, vbias: np.ndarray | None, theta: float,
-              conv: Convention) -> tuple:
-    """(w_file, bias_file or None, vThMant, exponent or None, lossless, max error rel. to θ)."""
+              conv: Convention, n_in: int | None = None) -> tuple:
+    """(w_file, bias_file or None, vThMant, exponent or None, lossless, max error rel. to θ).
+
+    ``n_in``: ``w`` is a recurrent layer's ``[W | W_rec]``, W having ``n_in`` columns (one exponent for both)."""
     s = conv.weight_scale
     w64, t64 = w * s, theta * s
     b64 = None if vbias is None else vbias * s
     if (_close_to_int(w64) and _close_to_int(np.asarray(t64)) and 1 <= round(t64) <= MAX_V_TH_MANT
             and (b64 is None or (_close_to_int(b64) and np.abs(np.rint(b64)).max() <= INT16))):
         wq = np.rint(w64)
-        if (kind == "conv" and np.abs(wq).max() <= 254) or (kind == "dense" and _lava_lossless_dense(wq)):
+        if (kind == "conv" and np.abs(wq).max() <= 254) or (kind == "dense" and _lava_lossless_dense(wq, n_in)):
             bq = None if b64 is None else np.rint(b64)
             return wq, bq, int(round(t64)), None, True, float(np.abs(wq / round(t64) - w / theta).max())
     wn = w / theta
@@ -385,7 +402,7 @@ def _quantise(name: str, kind: str, w: np.ndarray, vbias: np.ndarray | None, the
         vth = 1 << k
         wq = 2 * np.rint(wn * 2.0 ** (k - 1))
         bq = None if bn is None else np.rint(bn * vth)
-        if kind == "conv" or _lava_lossless_dense(wq):
+        if kind == "conv" or _lava_lossless_dense(wq, n_in):
             return wq, bq, vth, None, True, float(np.abs(wq / vth - wn).max())
     # mantissa unit: the largest weight becomes 127 (8 bit), unless the threshold mantissa would overflow
     vth = int(min(np.floor(254.0 / m), MAX_V_TH_MANT))      # the threshold mantissa is exact ...
@@ -402,15 +419,41 @@ def _quantise(name: str, kind: str, w: np.ndarray, vbias: np.ndarray | None, the
                                  f"16-bit bias")
     exponent = 0
     if kind == "dense":
-        from neurodeploy.runtime.cuba_fixed import lava_dense_weights
-
-        if not _lava_lossless_dense(wq):   # even integers in [-256, 254] always are
+        if not _lava_lossless_dense(wq, n_in):   # even integers in [-256, 254] always are
             raise NirImportError(f"node '{name}': internal: quantised weights are not loaded unchanged by Lava")
-        exponent = int(lava_dense_weights(wq)[1])
+        exponent = int(_lava_dense(wq, n_in)[1])
     return wq, bq, vth, exponent, False, float(np.abs(wq / vth - wn).max())
 
 
 # ----------------------------------------------------------------------------- import
+def _with_recurrent_weight(neuron: str, rec: tuple, syn: dict) -> tuple:
+    """The synapse with the neuron's own weight appended: (syn with weight ``[W | W_rec]``, n_in).
+
+    W_rec's input (the neuron's spikes of the step before) enters where W's does, so both are folded
+    and quantised together; an Affine bias of W_rec adds to the synapse's bias (both enter every step)."""
+    w_name, node = rec
+    if syn["kind"] != "dense":
+        raise NirImportError(f"node '{neuron}': recurrent weight '{w_name}' on a conv layer (NetX's dense_rec "
+                             f"is a dense layer)")
+    n = int(syn["weight"].shape[0])
+    w_rec = _arr(node, "weight", w_name)
+    if w_rec.shape != (n, n):
+        raise NirImportError(f"node '{w_name}': recurrent weight of shape {w_rec.shape} does not map the "
+                             f"{n} neurons of '{neuron}' to themselves")
+    bias = np.asarray(syn["bias"], dtype=np.float64).reshape(-1)
+    syn = {**syn, "bias_node": syn["nodes"][-1]}     # the bias a refusal names: the input weight's ...
+    if type(node).__name__ == "Affine":
+        b = _arr(node, "bias", w_name).reshape(-1)
+        if b.size not in (1, n):
+            raise NirImportError(f"node '{w_name}': bias shape {b.shape} does not match {n} neurons")
+        if np.any(b) and not np.any(bias):
+            syn["bias_node"] = w_name                # ... or, when only it has one, the recurrent weight's
+        bias = bias + b
+    n_in = int(syn["weight"].shape[1])
+    return {**syn, "weight": np.hstack([syn["weight"], w_rec]), "bias": bias,
+            "nodes": [*syn["nodes"], w_name]}, n_in
+
+
 def _fold_neuron(name: str, node, syn: dict, conv: Convention, approximate: bool, notes: list) -> tuple:
     """Fold gains/thresholds/leak into the synapse; returns (W, v-bias or None, θ, iDecay, vDecay, exact?)."""
     shape = syn["out_shape"]
@@ -432,7 +475,7 @@ def _fold_neuron(name: str, node, syn: dict, conv: Convention, approximate: bool
             notes.append("bias into a synaptic current replaced by its steady state g·b/di added to v")
             vbias = vbias + p.gain * b_in / max(di_layer, 1.0 / conv.decay_unity)
         else:
-            raise NirImportError(f"node '{syn['nodes'][-1]}': a bias feeding the synaptic current of '{name}' "
+            raise NirImportError(f"node '{syn.get('bias_node', syn['nodes'][-1])}': a bias feeding the synaptic current of '{name}' "
                                  f"(tau_syn) has no Lava form (Lava adds biases to v; use --approximate for its "
                                  f"steady state)")
     scale = p.gain / p.theta                        # per neuron: W_i <- W_i·g_i/θ_i
@@ -471,14 +514,6 @@ def from_nir(graph, approximate: bool = False, convention: Convention | None = N
         raise NirImportError(f"expected a NIR graph, got a single {type(graph).__name__} node")
     conv = convention or Convention.from_metadata(getattr(graph, "metadata", {}) or {})
     walked = walk(graph)
-    if walked.recurrent:
-        # TODO(dense_rec): when neurodeploy.netx has a dense_rec layer, a neuron with its own weight
-        # becomes one: fold the recurrent weight row by row with the same gain/threshold scale as the
-        # input weight (_fold_neuron), quantise both with one shared vThMant (_quantise over both
-        # matrices), and check emu against the reference, which already simulates recurrence.
-        neuron, (weight, _) = next(iter(walked.recurrent.items()))
-        raise NirImportError(f"node '{neuron}': recurrent weight '{weight}' needs NetX's dense_rec layer, which "
-                             f"this version of neurodeploy.netx does not have yet")
     nodes = walked.nodes
     in_name, in_node = nodes[0]
     shape = input_shape(in_name, in_node)
@@ -501,13 +536,20 @@ def from_nir(graph, approximate: bool = False, convention: Convention | None = N
             raise NirImportError(f"node '{name}': node type {t} is not supported (supported: "
                                  f"{', '.join(OP_TYPES + NEURON_TYPES)}, Input, Output)")
         syn = _fold_synapse(ops, shape, name)
+        n_in = None
+        if name in walked.recurrent:
+            syn, n_in = _with_recurrent_weight(name, walked.recurrent[name], syn)
         notes: list = []
         w, vb, theta, i_dec, v_dec, decay_exact = _fold_neuron(name, node, syn, conv, approximate, notes)
-        wq, bq, vth, e, lossless, err = _quantise(name, syn["kind"], w, vb, theta, conv)
+        wq, bq, vth, e, lossless, err = _quantise(name, syn["kind"], w, vb, theta, conv, n_in)
         neuron = netx.CubaNeuron(i_decay=i_dec, v_decay=v_dec, v_th_mant=vth)
         if syn["flatten"]:
             layers.append(netx.FlattenLayer(shape=(int(np.prod(shape)),)))
-        if syn["kind"] == "dense":
+        if n_in is not None:
+            layers.append(netx.RecurrentDenseLayer(weight=wq[:, :n_in].astype(np.float32),
+                                                   weight_rec=wq[:, n_in:].astype(np.float32), neuron=neuron,
+                                                   bias=None if bq is None else bq.astype(np.float32)))
+        elif syn["kind"] == "dense":
             layers.append(netx.DenseLayer(weight=wq.astype(np.float32), neuron=neuron,
                                           bias=None if bq is None else bq.astype(np.float32)))
         else:
@@ -515,7 +557,7 @@ def from_nir(graph, approximate: bool = False, convention: Convention | None = N
                                          stride=tuple(syn["stride"]), padding=tuple(syn["padding"]),
                                          dilation=tuple(syn["dilation"]), groups=int(syn["groups"]),
                                          bias=None if bq is None else bq.astype(np.float32)))
-        info.append(ImportedLayer(nodes=syn["nodes"], neuron=name, kind=syn["kind"], lossless=lossless and decay_exact,
+        info.append(ImportedLayer(nodes=syn["nodes"], neuron=name, kind="dense_rec" if n_in else syn["kind"], lossless=lossless and decay_exact,
                                   exponent=e, v_th_mant=vth, i_decay=i_dec, v_decay=v_dec, max_weight_error=err,
                                   notes=notes))
         approximations += [f"{name}: {n}" for n in notes]

@@ -4,7 +4,7 @@ neurodeploy runs feed-forward chains (Input -> op -> ... -> Output, every node w
 predecessor and one successor). A recurrent layer is, in NIR, a subgraph with a cycle
 (snnTorch's RLeaky/RSynaptic: ``input -> lif -> w_rec -> lif -> output``, which nirtorch may inline
 as ``1.lif``, ``1.w_rec``); subgraphs are inlined here and each neuron's own recurrent weight is set
-aside (:class:`Chain`), so the reference can simulate it and the importer can name it.
+aside (:class:`Chain`): the reference simulates it and the importer makes the layer a NetX ``dense_rec``.
 """
 from __future__ import annotations
 

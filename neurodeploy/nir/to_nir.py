@@ -12,6 +12,14 @@ Weights are ``w/64``, thresholds ``vThMant/64``. Lava adds a bias to ``v`` every
 iDecay = 4096 that is the Affine bias ``bias/64``; with a synaptic current it is the leak target
 ``v_leak = (bias/64)/(vDecay/4096)``. Flatten layers become ``Flatten`` (NIR dims exclude the
 batch: ``start_dim = 0``). The graph's metadata holds the convention and the model card.
+
+A recurrent layer (NetX ``dense_rec``) adds its own weight ``rec{k}`` (``Linear``, ``W_rec/64``) in a
+cycle ``lif{k} -> rec{k} -> lif{k}``: the neuron's spikes of step ``t − 1`` join its input of step
+``t`` (:mod:`neurodeploy.nir.convention`); snnTorch's importer reads this cycle as RLeaky/RSynaptic.
+
+Refused, naming the layer: synaptic delays, sigma-delta neurons, an input layer with its own neuron
+and a dense layer without one (NetX's integrator) — NIR's chain of weights and LIF neurons has no form
+for them.
 """
 from __future__ import annotations
 
@@ -64,6 +72,18 @@ def _bias_split(layer, k: int, shape: tuple, conv: Convention) -> tuple:
     return None, np.broadcast_to(per_neuron / (n.v_decay / conv.decay_unity), shape)
 
 
+def _check_exportable(layer, k: int) -> None:
+    """Refuse, naming the layer, what NIR's weights + LIF chain cannot state exactly."""
+    if getattr(layer, "delay", None) is not None and np.any(np.asarray(layer.delay)):
+        raise NirExportError(f"layer {k}: synaptic delays have no NIR form here (NIR's Linear/Conv2d act "
+                             f"in the same step)")
+    if layer.neuron is None:
+        raise NirExportError(f"layer {k}: a dense layer without a neuron (NetX's non-spiking integrator) has no "
+                             f"NIR form")
+    if not isinstance(layer.neuron, netx.CubaNeuron):
+        raise NirExportError(f"layer {k}: {type(layer.neuron).__name__} neurons (graded spikes) have no NIR form")
+
+
 def to_nir(model: netx.NetxModel, convention: Convention | None = None):
     """The NIR graph of ``model`` (``nir.NIRGraph``); ``nir.write`` it or use it in memory."""
     import nir
@@ -72,8 +92,12 @@ def to_nir(model: netx.NetxModel, convention: Convention | None = None):
     shape = tuple(int(s) for s in model.input_shape)
     nodes = {"input": nir.Input(input_type=np.asarray(shape, dtype=np.int64))}
     order = ["input"]
+    cycles: list = []            # each recurrent neuron's edges to and from its own weight
     for k, layer in enumerate(model.layers):
         if isinstance(layer, netx.InputLayer):
+            if layer.neuron is not None:
+                raise NirExportError(f"layer {k}: an input layer with its own neuron (lava-dl Input block) has "
+                                     f"no NIR form")
             continue
         if isinstance(layer, netx.FlattenLayer):
             nodes[f"flatten{k}"] = nir.Flatten(input_type={"input": np.asarray(shape, dtype=np.int64)},
@@ -81,10 +105,11 @@ def to_nir(model: netx.NetxModel, convention: Convention | None = None):
             order.append(f"flatten{k}")
             shape = (int(np.prod(shape)),)
             continue
+        _check_exportable(layer, k)
         out_shape = tuple(int(s) for s in layer.shape)
         bias, v_leak = _bias_split(layer, k, out_shape, conv)
         w = conv.weight_float(np.asarray(layer.weight).astype(int)).astype(np.float32)  # NetX casts to int
-        if isinstance(layer, netx.DenseLayer):
+        if isinstance(layer, (netx.DenseLayer, netx.RecurrentDenseLayer)):
             name = f"fc{k}"
             nodes[name] = (nir.Linear(weight=w) if bias is None
                            else nir.Affine(weight=w, bias=bias.astype(np.float32)))
@@ -101,10 +126,14 @@ def to_nir(model: netx.NetxModel, convention: Convention | None = None):
             raise NirExportError(f"layer {k}: {type(layer).__name__} has no NIR form")
         nodes[f"lif{k}"] = neuron_node(layer.neuron, out_shape, conv, v_leak)
         order += [name, f"lif{k}"]
+        if isinstance(layer, netx.RecurrentDenseLayer):
+            w_rec = conv.weight_float(np.asarray(layer.weight_rec).astype(int)).astype(np.float32)
+            nodes[f"rec{k}"] = nir.Linear(weight=w_rec)
+            cycles += [(f"lif{k}", f"rec{k}"), (f"rec{k}", f"lif{k}")]
         shape = out_shape
     nodes["output"] = nir.Output(output_type=np.asarray(shape, dtype=np.int64))
     order.append("output")
     metadata = {**conv.metadata(), CARD_KEY: json.dumps(model.card or {}, sort_keys=True, default=str)}
-    graph = nir.NIRGraph(nodes=nodes, edges=list(zip(order[:-1], order[1:])), metadata=metadata)
+    graph = nir.NIRGraph(nodes=nodes, edges=list(zip(order[:-1], order[1:])) + cycles, metadata=metadata)
     graph.infer_types()
     return graph

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 
+from neurodeploy import netx
 from neurodeploy.nir.from_nir import Imported
 from neurodeploy.nir.reference import simulate
 
@@ -74,7 +75,7 @@ def verify(graph, imported: Imported, spikes, min_agreement: float = 0.99, input
     N, T = int(x.shape[0]), int(x.shape[-1])
     agree = (predictions(out_ref) == predictions(out_emu)).double().mean().item() if N else 1.0
     same = (out_ref == out_emu).reshape(N, -1).all(1).double().mean().item() if N else 1.0
-    synaptic = [i for i, l in enumerate(imported.model.layers) if hasattr(l, "neuron")]
+    synaptic = [i for i, l in enumerate(imported.model.layers) if isinstance(l, netx.SYNAPTIC)]
     diffs = []
     for info, k, rec in zip(imported.layers, synaptic, emu.layers):
         r = ref.layers[info.neuron]

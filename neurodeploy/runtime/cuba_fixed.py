@@ -137,6 +137,23 @@ def lava_dense_weights(weight: np.ndarray) -> tuple:
     return w.astype(np.int64), int(wexp)
 
 
+def lava_dense_rec_weights(weight: np.ndarray, weight_rec: np.ndarray) -> tuple:
+    """The integer weights Lava's two Dense models of a NetX ``dense_rec`` layer really use.
+
+    NetX optimizes the bits of ``[W | W_rec]`` together (one exponent for both); each Dense model then
+    recomputes its own sign mode. Returns ``(w_eff, weight_exp, w_rec_eff)``, int64.
+    """
+    w = np.hstack([np.asarray(weight).astype(int), np.asarray(weight_rec).astype(int)])
+    w, nbits, wexp, _ = netx_optimize_weight_bits(w)
+    n_in = np.asarray(weight).shape[1]
+    out = []
+    for part in (w[:, :n_in], w[:, n_in:]):
+        part = part.astype(np.int32)
+        sign = _lava_sign_mode(part)
+        out.append(_truncate_weights(_clip_weights(part, sign, 8), sign, nbits).astype(np.int64))
+    return out[0], int(wexp), out[1]
+
+
 def lava_conv_weights(weight: np.ndarray) -> np.ndarray:
     """Conv kernels as Lava uses them: ``astype(int)`` then int32, PyTorch orientation kept."""
     return np.asarray(weight).astype(int).astype(np.int32).astype(np.int64)

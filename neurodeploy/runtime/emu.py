@@ -42,8 +42,7 @@ from neurodeploy.errors import BadInputError, UsageError
 from neurodeploy.netx import (MAX_DELAY, ConvLayer, CubaNeuron, DenseLayer, FlattenLayer, InputLayer,
                               NetxFormatError, NetxModel, RecurrentDenseLayer, SigmaDeltaNeuron)
 from neurodeploy.runtime.cuba_fixed import (BIAS_EXP, SAFE_ACTIVATION, CubaFixed, cuba_step, lava_bias,
-                                            lava_conv_weights, lava_dense_weights, netx_optimize_weight_bits,
-                                            wrap_int, _clip_weights, _lava_sign_mode, _truncate_weights)
+                                            lava_conv_weights, lava_dense_rec_weights, lava_dense_weights, wrap_int)
 from neurodeploy.runtime.exit_rules import ExitRule, predict
 from neurodeploy.runtime.sigma_delta_fixed import SigmaDeltaFixed, sd_bias, sigma_delta_step
 
@@ -175,15 +174,7 @@ def _dense_weights(weight, weight_rec=None):
     """Lava's effective integer weights (and exponent) of a dense or recurrent dense synapse."""
     if weight_rec is None:
         return (*lava_dense_weights(weight), None)
-    w = np.hstack([np.asarray(weight).astype(int), np.asarray(weight_rec).astype(int)])
-    w, nbits, wexp, _ = netx_optimize_weight_bits(w)      # one exponent for [W | W_rec] (NetX)
-    n_in = np.asarray(weight).shape[1]
-    out = []
-    for part in (w[:, :n_in], w[:, n_in:]):
-        part = part.astype(np.int32)
-        sign = _lava_sign_mode(part)                     # each Dense model recomputes its sign mode
-        out.append(_truncate_weights(_clip_weights(part, sign, 8), sign, nbits).astype(np.int64))
-    return out[0], int(wexp), out[1]
+    return lava_dense_rec_weights(weight, weight_rec)
 
 
 def _delay_matrix(delay, shape) -> np.ndarray:

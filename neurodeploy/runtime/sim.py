@@ -162,6 +162,128 @@ def _build_network(path: Path, plan: _Plan):
     return net, (net.layers[0] if has_input else None), list(net.layers[int(has_input):])
 
 
+@dataclass
+class _SimFiles:
+    """The memory-mapped files the driver process and this one share (see ``lava_procs/driver.py``)."""
+
+    x: np.memmap                          # (N, T, F) int32 input in the order of the Lava port fed
+    counts: np.memmap                     # (N, T, C) output spikes (graded values) per step
+    result: np.memmap                     # (N, 2) prediction, exit step
+    status: np.memmap                     # samples done, Lava steps, resets, start time (ns)
+    layer_steps: np.memmap | None = None  # (N, T, L) spikes per layer and step (record)
+    layer_neurons: np.memmap | None = None  # (N, sum of layer sizes) spikes per neuron (record)
+
+
+def _write_inputs(workdir: str, path: Path, plan: _Plan, port_shape: tuple, record: bool) -> _SimFiles:
+    """Write the input in the order of the port fed (checked against its size) and create the result files."""
+    xl = lava_input_order(plan.net_emu, plan.x, port_shape)
+    F = xl.shape[2]
+    if int(np.prod(port_shape)) != F:
+        raise netx_format.NetxFormatError(f"{path}: NetX input port {port_shape} does not hold {F} values")
+
+    def mm(name, dtype, shape):
+        return np.memmap(os.path.join(workdir, name), dtype=dtype, mode="w+", shape=shape)
+
+    N, T, L, C = plan.N, plan.T, plan.L, plan.C
+    files = _SimFiles(x=mm("x.i32", np.int32, xl.shape), counts=mm("counts.i32", np.int32, (N, T, C)),
+                      result=mm("result.i64", np.int64, (N, 2)), status=mm("status.i64", np.int64, (4,)))
+    files.x[:] = xl
+    files.x.flush()                       # the driver maps the file in its own process
+    if record:
+        files.layer_steps = mm("layer_steps.i32", np.int32, (N, T, L))
+        files.layer_neurons = mm("layer_neurons.i32", np.int32, (N, int(sum(l.neurons for l in plan.net_emu.layers))))
+    return files
+
+
+def _reset_refs(in_block, blocks: list, mode: str, first_frame: np.ndarray) -> tuple:
+    """``(state Vars the driver resets per sample, index of the input neuron's bias_mant or -1)``.
+
+    In ``bias`` mode the driver also writes each sample's frame into the input neuron's ``bias_mant``
+    (the first sample's is its initial value)."""
+    refs = [var for layer in blocks for var in _state_vars(layer)]
+    bias_ref = -1
+    if in_block is not None:
+        refs += _state_vars(in_block)
+        if mode == "bias":
+            bias_ref = len(refs)
+            refs.append(in_block.neuron.bias_mant)
+            in_block.neuron.bias_mant.init = first_frame.reshape(in_block.neuron.bias_mant.shape)
+    return refs, bias_ref
+
+
+def _attach_driver(net, port, refs: list, bias_ref: int, rec_ports: list, rule: ExitRule, plan: _Plan,
+                   workdir: str, record: bool):
+    """The :class:`SampleDriver` feeding ``port``, reading the output, resetting ``refs`` and recording."""
+    from neurodeploy.runtime.lava_procs.driver import SampleDriver
+
+    driver = SampleDriver(in_shape=tuple(port.shape), num_classes=plan.C, num_samples=plan.N, num_steps=plan.T,
+                          latency=plan.L, rule=rule.to_dict(), workdir=workdir,
+                          ref_shapes=[r.shape for r in refs],
+                          rec_shapes=[p.shape for p in rec_ports] if record else [], bias_ref=bias_ref)
+    driver.s_out.connect(port)
+    out = net.out if len(net.out.shape) == 1 else net.out.flatten()
+    out.connect(driver.a_in)
+    for i, var in enumerate(refs):
+        getattr(driver, f"ref_{i}").connect_var(var)
+    if record:
+        for k, p in enumerate(rec_ports):
+            p.connect(getattr(driver, f"rec_{k}"))
+    return driver
+
+
+def _watch_progress(status: np.memmap, progress, stop: threading.Event) -> threading.Thread:
+    """A daemon thread calling ``progress(samples done)`` whenever the count changes."""
+    def watch():
+        last = -1
+        while not stop.wait(0.2):
+            done = int(status[0])
+            if done != last:
+                progress(done)
+                last = done
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    return watcher
+
+
+def _run_all_samples(driver, status: np.memmap, plan: _Plan, input_block: bool) -> None:
+    """Run until the driver reports every sample done (a budget of N (T + L) + 2 steps per round);
+    a network with an input block needs the run config that picks ``fixed_pt`` models directly."""
+    from lava.magma.core.run_conditions import RunSteps
+    from lava.magma.core.run_configs import Loihi2SimCfg
+
+    cfg = fixed_pt_run_config() if input_block else Loihi2SimCfg(select_tag="fixed_pt")
+    budget = plan.N * (plan.T + plan.L) + 2
+    rounds = 0
+    while int(status[0]) < plan.N:
+        _run(driver, RunSteps(num_steps=budget), cfg)
+        rounds += 1
+        if rounds > 3:
+            raise RuntimeError("Lava simulation did not finish all samples")
+
+
+def _collect(files: _SimFiles, plan: _Plan, wall: float, record: bool, out_dtype) -> SimResult:
+    """The :class:`SimResult` from the shared files."""
+    status, L = files.status, plan.L
+    started = int(status[3]) / 1e9
+    steady = max(0.0, time.time() - started) if started > 0 else None
+    out_counts = torch.from_numpy(np.array(files.counts)).permute(0, 2, 1).contiguous().to(out_dtype)
+    res = np.array(files.result)
+    sim = SimResult(spikes=out_counts, prediction=res[:, 0].copy(), exit_step=res[:, 1].copy(),
+                    lava_steps=int(status[1]), wall_time=wall,
+                    info={"resets": int(status[2]), "latency": L,
+                          "startup_s": (wall - steady) if steady is not None else None,
+                          "simulate_s": steady})
+    if record:
+        sizes = [l.neurons for l in plan.net_emu.layers]
+        ls = np.array(files.layer_steps).astype(np.int64)
+        ln = np.array(files.layer_neurons).astype(np.int64)
+        offs = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+        sim.layer_steps = [ls[:, :, k] for k in range(L)]
+        sim.layer_neurons = [_lava_shape_to_torch(ln[:, offs[k]:offs[k + 1]], plan.net_emu.layers[k].out_shape)
+                             for k in range(L)]
+    return sim
+
+
 def simulate(path, spikes, exit_rule="off", record: bool = False, progress=None,
              model: netx_format.NetxModel | None = None, input_mode: str | None = None,
              steps: int | None = None) -> SimResult:
@@ -176,105 +298,33 @@ def simulate(path, spikes, exit_rule="off", record: bool = False, progress=None,
     model = model or netx_format.read(path)
     rule = ExitRule.parse(exit_rule)
     plan = _plan(model, spikes, input_mode, steps)
-    N, T, L, C = plan.N, plan.T, plan.L, plan.C
     out_dtype = torch.int64 if plan.net_emu.graded_output else torch.uint8
     t0 = time.perf_counter()
-    if N == 0:
-        return SimResult(torch.zeros((0, C, T), dtype=out_dtype), np.zeros(0, np.int64),
+    if plan.N == 0:
+        return SimResult(torch.zeros((0, plan.C, plan.T), dtype=out_dtype), np.zeros(0, np.int64),
                          np.zeros(0, np.int64), 0, 0.0, [] if record else None, [] if record else None)
 
     from neurodeploy._lava_compat import import_slayer
 
     import_slayer()                       # quietly: it prints a notice on stdout
-    from lava.magma.core.run_conditions import RunSteps
-    from lava.magma.core.run_configs import Loihi2SimCfg
-
-    from neurodeploy.runtime.lava_procs.driver import SampleDriver
-
     workdir = tempfile.mkdtemp(prefix="neurodeploy-sim-")
-    net = driver = None
+    net = driver = watcher = None
     stop_watch = threading.Event()
-    watcher = None
     try:
         net, in_block, blocks = _build_network(path, plan)
         port = in_block.neuron.a_in if in_block is not None else net.inp
-        xl = lava_input_order(plan.net_emu, plan.x, tuple(port.shape))
-        F = xl.shape[2]
-        if int(np.prod(port.shape)) != F:
-            raise netx_format.NetxFormatError(f"{path}: NetX input port {tuple(port.shape)} does not hold {F} values")
-        np.memmap(os.path.join(workdir, "x.i32"), dtype=np.int32, mode="w+", shape=xl.shape)[:] = xl
-        counts = np.memmap(os.path.join(workdir, "counts.i32"), dtype=np.int32, mode="w+", shape=(N, T, C))
-        result = np.memmap(os.path.join(workdir, "result.i64"), dtype=np.int64, mode="w+", shape=(N, 2))
-        status = np.memmap(os.path.join(workdir, "status.i64"), dtype=np.int64, mode="w+", shape=(4,))
-        sizes = [l.neurons for l in plan.net_emu.layers]
-        if record:
-            layer_steps = np.memmap(os.path.join(workdir, "layer_steps.i32"), dtype=np.int32,
-                                    mode="w+", shape=(N, T, L))
-            layer_neurons = np.memmap(os.path.join(workdir, "layer_neurons.i32"), dtype=np.int32,
-                                      mode="w+", shape=(N, int(sum(sizes))))
-
-        refs = [var for layer in blocks for var in _state_vars(layer)]
-        bias_ref = -1
-        if in_block is not None:
-            refs += _state_vars(in_block)
-            if plan.mode == "bias":
-                bias_ref = len(refs)
-                refs.append(in_block.neuron.bias_mant)
-                in_block.neuron.bias_mant.init = xl[0, 0].reshape(in_block.neuron.bias_mant.shape)
-        rec_ports = [layer.out for layer in blocks]
-        driver = SampleDriver(in_shape=tuple(port.shape), num_classes=C, num_samples=N, num_steps=T,
-                              latency=L, rule=rule.to_dict(), workdir=workdir,
-                              ref_shapes=[r.shape for r in refs],
-                              rec_shapes=[p.shape for p in rec_ports] if record else [], bias_ref=bias_ref)
-        driver.s_out.connect(port)
-        out = net.out if len(net.out.shape) == 1 else net.out.flatten()
-        out.connect(driver.a_in)
-        for i, var in enumerate(refs):
-            getattr(driver, f"ref_{i}").connect_var(var)
-        if record:
-            for k, p in enumerate(rec_ports):
-                p.connect(getattr(driver, f"rec_{k}"))
-
+        files = _write_inputs(workdir, path, plan, tuple(port.shape), record)
+        refs, bias_ref = _reset_refs(in_block, blocks, plan.mode, np.array(files.x[0, 0]))
+        driver = _attach_driver(net, port, refs, bias_ref, [layer.out for layer in blocks], rule, plan, workdir,
+                                record)
         if progress is not None:
-            def watch():
-                last = -1
-                while not stop_watch.wait(0.2):
-                    done = int(status[0])
-                    if done != last:
-                        progress(done)
-                        last = done
-            watcher = threading.Thread(target=watch, daemon=True)
-            watcher.start()
-
-        cfg = fixed_pt_run_config() if in_block is not None else Loihi2SimCfg(select_tag="fixed_pt")
-        budget = N * (T + L) + 2
-        rounds = 0
-        while int(status[0]) < N:
-            _run(driver, RunSteps(num_steps=budget), cfg)
-            rounds += 1
-            if rounds > 3:
-                raise RuntimeError("Lava simulation did not finish all samples")
+            watcher = _watch_progress(files.status, progress, stop_watch)
+        _run_all_samples(driver, files.status, plan, in_block is not None)
         wall = time.perf_counter() - t0
-        started = int(status[3]) / 1e9
-        steady = max(0.0, time.time() - started) if started > 0 else None
         stop_watch.set()
         if progress is not None:
-            progress(int(status[0]))
-        out_counts = torch.from_numpy(np.array(counts)).permute(0, 2, 1).contiguous().to(out_dtype)
-        res = np.array(result)
-        sim = SimResult(spikes=out_counts, prediction=res[:, 0].copy(), exit_step=res[:, 1].copy(),
-                        lava_steps=int(status[1]), wall_time=wall,
-                        info={"resets": int(status[2]), "latency": L,
-                              "startup_s": (wall - steady) if steady is not None else None,
-                              "simulate_s": steady})
-        if record:
-            ls = np.array(layer_steps).astype(np.int64)
-            ln = np.array(layer_neurons).astype(np.int64)
-            offs = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
-            sim.layer_steps = [ls[:, :, k] for k in range(L)]
-            sim.layer_neurons = [_lava_shape_to_torch(ln[:, offs[k]:offs[k + 1]], plan.net_emu.layers[k].out_shape)
-                                 for k in range(L)]
-        return sim
+            progress(int(files.status[0]))
+        return _collect(files, plan, wall, record, out_dtype)
     finally:
         stop_watch.set()
         if watcher is not None:

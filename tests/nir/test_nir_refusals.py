@@ -24,9 +24,14 @@ def cases():
     conv_gain = nir.Conv2d(input_shape=(2, 2), weight=np.ones((2, 1, 1, 1)), stride=1, padding=0, dilation=1, groups=1,
                            bias=np.zeros(2))
     vary = if_node((2, 2, 2), theta=np.array([[[1, 2], [1, 1]], [[1, 1], [1, 1]]], dtype=float))
-    rec = nir.NIRGraph(nodes={"input": nir.Input(np.array([3])), "lif": lif_node((3,)), "w_rec": nir.Linear(np.eye(3)),
-                              "output": nir.Output(np.array([3]))},
-                       edges=[("input", "lif"), ("lif", "w_rec"), ("w_rec", "lif"), ("lif", "output")], type_check=False)
+    def rec(neuron, w_rec):
+        n = np.asarray(neuron.v_threshold).shape
+        return nir.NIRGraph(nodes={"input": nir.Input(np.array(n)), "lif": neuron, "w_rec": w_rec,
+                                   "output": nir.Output(np.array(n))},
+                            edges=[("input", "lif"), ("lif", "w_rec"), ("w_rec", "lif"), ("lif", "output")],
+                            type_check=False)
+    conv_rec = nir.Conv2d(input_shape=(2, 2), weight=np.ones((2, 1, 1, 1)), stride=1, padding=0, dilation=1, groups=1,
+                          bias=np.zeros(2))
     return {
         "v_reset": (graph((4,), [lin(), ("lif", nir.LIF(tau=full(3, 1e-3), r=full(3, 10), v_leak=full(3, 0),
                                                        v_threshold=full(3, 1), v_reset=full(3, 0.2)))]),
@@ -52,8 +57,12 @@ def cases():
                                                                   start_dim=1, end_dim=2)),
                                               ("fc", nir.Linear(np.ones((3, 18)))), ("lif", lif_node((3,)))]),
                             "node 'flat': Flatten of dims 1..2"),
-        "recurrent_subgraph": (graph((3,), [("fc", nir.Linear(np.eye(3))), ("rlif", rec)], out_shape=[3]),
-                               "node 'rlif.lif': recurrent weight 'rlif.w_rec' needs NetX's dense_rec layer"),
+        "recurrent_on_conv": (graph((1, 2, 2), [("conv", conv_rec), ("rif", rec(if_node((2, 2, 2)),
+                                                                                 nir.Linear(np.eye(8))))]),
+                              "node 'rif.lif': recurrent weight 'rif.w_rec' on a conv layer"),
+        "recurrent_shape": (graph((3,), [("fc", nir.Linear(np.eye(3))), ("rlif", rec(lif_node((3,)),
+                                                                                     nir.Linear(np.ones((3, 2)))))],
+                                  out_shape=[3]), "node 'rlif.w_rec': recurrent weight of shape (3, 2)"),
         "map_output": (graph((1, 4, 4), [("conv", nir.Conv2d(input_shape=(4, 4), weight=np.ones((2, 1, 3, 3)), stride=1,
                                                              padding=0, dilation=1, groups=1, bias=np.zeros(2))),
                                          ("if", if_node((2, 2, 2)))]), "node 'if': the last neuron layer gives a"),
@@ -94,6 +103,23 @@ def test_export_refuses_bias_without_any_decay():
     m = netx.NetxModel([netx.InputLayer((4,)), netx.DenseLayer(np.full((3, 4), 2.0), n, bias=np.ones(3))], {})
     with pytest.raises(NirExportError, match="layer 1: a bias"):
         to_nir(m)
+
+
+@pytest.mark.parametrize("case", ["delay", "sigma_delta", "input_neuron", "no_neuron"])
+def test_export_refuses_what_nir_cannot_state(case):
+    cuba = netx.CubaNeuron(4096, 0, 64)
+    w = np.full((3, 4), 2.0)
+    layers = {
+        "delay": [netx.InputLayer((4,)), netx.DenseLayer(w, cuba, delay=np.array(2))],
+        "sigma_delta": [netx.InputLayer((4,)), netx.DenseLayer(w, netx.SigmaDeltaNeuron(v_th_mant=8))],
+        "input_neuron": [netx.InputLayer((4,), neuron=cuba), netx.DenseLayer(w, cuba)],
+        "no_neuron": [netx.InputLayer((4,)), netx.DenseLayer(w, None)],
+    }[case]
+    expected = {"delay": "layer 1: synaptic delays", "sigma_delta": "layer 1: SigmaDeltaNeuron neurons",
+                "input_neuron": "layer 0: an input layer with its own neuron",
+                "no_neuron": "layer 1: a dense layer without a neuron"}[case]
+    with pytest.raises(NirExportError, match=expected):
+        to_nir(netx.NetxModel(layers, {}))
 
 
 # ------------------------------------------------------------------------------ via the command line

@@ -19,7 +19,7 @@ from neurodeploy import netx
 from neurodeploy.cli import main
 from neurodeploy.nir import NirImportError, from_nir
 from neurodeploy.nir.reference import simulate
-from neurodeploy.nir.verify import predictions
+from neurodeploy.nir.verify import predictions, verify
 from neurodeploy.runtime.api import encode_dataset_for_model, run_model
 
 T, HIDDEN, TRAIN_STEPS, TEST_IMAGES = 8, 64, 300, 300
@@ -129,13 +129,50 @@ def test_import_agrees_with_snntorch_and_sim_equals_emu(trained, test_set):
     assert np.array_equal(sim.step_counts, emu.step_counts[:3]) and sim.step_counts.sum() > 0
 
 
-def test_recurrent_snntorch_layer_is_refused_naming_it():
+def test_snntorch_rsynaptic_imports_as_dense_rec():
     rnet = torch.nn.Sequential(torch.nn.Linear(4, 3, bias=False),
-                               snn.RSynaptic(alpha=_vec(3, 0.5), beta=_vec(3, 0.9), threshold=_vec(3, 1.0),
+                               snn.RSynaptic(alpha=_vec(3, 0.75), beta=_vec(3, 0.875), threshold=_vec(3, 1.0),
                                              linear_features=3, init_hidden=True, reset_mechanism="zero"))
     g = export_to_nir(rnet, torch.zeros(4))     # nirtorch inlines the subgraph: a cycle 1.lif <-> 1.w_rec
-    with pytest.raises(NirImportError, match=r"node '1\.lif': recurrent weight '1\.w_rec' needs NetX's dense_rec"):
+    # torch's Linear has a bias: into RSynaptic's synaptic current it has no Lava form
+    with pytest.raises(NirImportError, match=r"node '1\.w_rec': a bias feeding the synaptic current of '1\.lif'"):
         from_nir(g)
+    with torch.no_grad():
+        rnet[0].weight.copy_(torch.tensor([[2, -1, 1, 0], [1, 1, -2, 1], [0, 2, 1, 1]]) / 4)
+        rnet[1].recurrent.weight.copy_(torch.tensor([[0, -2, 1], [1, 0, -1], [2, 1, 0]]) / 8)
+        rnet[1].recurrent.bias.zero_()
+    g = export_to_nir(rnet, torch.zeros(4))
+    imp = from_nir(g)
+    layer = imp.model.layers[1]
+    assert isinstance(layer, netx.RecurrentDenseLayer) and imp.layers[0].nodes == ["0", "1.w_rec"]
+    assert (layer.neuron.i_decay, layer.neuron.v_decay) == (1024, 512) and imp.layers[0].lossless
+    x = (torch.rand(64, 4, 24, generator=torch.Generator().manual_seed(0)) < 0.5).to(torch.uint8)
+    v = verify(g, imp, x)
+    assert simulate(g, x).spikes.sum() > 0 and v.layers[0].mismatch < 0.02, v.summary()
+
+
+def test_snntorch_rleaky_imports_and_agrees_with_snntorch():
+    torch.manual_seed(2)
+    n = 8
+    layer = snn.RLeaky(beta=_vec(n, 0.875), threshold=_vec(n, 1.0), linear_features=n, init_hidden=True,
+                       reset_mechanism="zero", reset_delay=False)
+    net = torch.nn.Sequential(torch.nn.Linear(12, n, bias=False), layer)
+    with torch.no_grad():         # weights on a 1/32 grid: the import is exact
+        net[0].weight.copy_(torch.round(net[0].weight * 3 * 32) / 32)
+        layer.recurrent.weight.copy_(torch.round(layer.recurrent.weight * 2 * 32) / 32)
+        layer.recurrent.bias.zero_()
+    g = export_to_nir(net, torch.zeros(12))
+    imp = from_nir(g)
+    assert isinstance(imp.model.layers[1], netx.RecurrentDenseLayer) and imp.layers[0].lossless
+    x = (torch.rand(64, 12, 20) < 0.3).float()
+    with torch.no_grad():
+        out = _run(net, x)
+    emu = run_model(imp.model, x.to(torch.uint8), backend="emu", progress=False)
+    emu_spikes = torch.as_tensor(np.asarray(emu.step_counts)).double()
+    assert out.sum() > 0 and emu_spikes.shape == out.shape
+    assert (emu_spikes != out.double()).double().mean() < 0.01   # Lava truncates the decay toward 0
+    sim = run_model(imp.model, x[:2].to(torch.uint8), backend="sim", progress=False)
+    assert np.array_equal(sim.step_counts, emu.step_counts[:2])
 
 
 def test_reference_simulates_snntorch_recurrence():
