@@ -27,9 +27,15 @@ def friendly_errors(fn):
 
 @click.group()
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.option("--threads", default=None, metavar="N|auto",
+              help="torch threads (default: NEURODEPLOY_THREADS, else auto = usable cores not busy elsewhere).")
 @click.version_option(package_name="neurodeploy")
-def main(debug):
+@friendly_errors
+def main(debug, threads):
     """neurodeploy: spiking neural networks from training to neuromorphic hardware."""
+    from neurodeploy.threads import configure_threads
+
+    configure_threads(threads)
 
 
 # Commands are added below, one block per verb. Keep each block thin: the work lives in the package.
