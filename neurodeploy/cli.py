@@ -91,10 +91,11 @@ def data_fetch(name, data_dir, mirror):
 @click.option("--resume", is_flag=True, help="Continue from the run folder's checkpoint.")
 @click.option("--init-from", default=None, type=click.Path(file_okay=False),
               help="Start from this run's weights (fine-tuning, e.g. adversarial).")
+@click.option("--augment", default=None, help="none | cropP | flip | cropP+flip (default: the data set's; cifar10 crop4+flip).")
 @DATA_DIR
 @friendly_errors
 def train(dataset, model, encoding, steps, epochs, seed, out_dir, ann, loss, noise, adv, mppd, batch_size, lr,
-          limit, test_limit, resume, init_from, data_dir):
+          limit, test_limit, resume, init_from, augment, data_dir):
     """Train an SNN (or its ANN twin) into run folder OUT."""
     from neurodeploy.encoding import make_encoder
     from neurodeploy.training.config import TrainConfig
@@ -102,7 +103,7 @@ def train(dataset, model, encoding, steps, epochs, seed, out_dir, ann, loss, noi
 
     cfg = TrainConfig(dataset=dataset, model=model, encoding=make_encoder(encoding).config(), steps=steps,
                       epochs=epochs, seed=seed, ann=ann, loss=loss, noise=noise, adv=adv, mppd=mppd, batch_size=batch_size,
-                      lr=lr, limit=limit, test_limit=test_limit, init_from=init_from)
+                      lr=lr, limit=limit, test_limit=test_limit, init_from=init_from, augment=augment)
     m = train_run(cfg, out_dir, resume=resume, data_dir=data_dir)
     last = m["epochs"][-1] if m["epochs"] else {}
     acc = last.get("test_accuracy")

@@ -14,6 +14,7 @@ from tqdm.auto import tqdm
 
 from neurodeploy.atomic import write_json, write_with
 from neurodeploy.data import load_dataset
+from neurodeploy.data.augment import Augment, augment
 from neurodeploy.errors import BadInputError, UsageError
 from neurodeploy.files import read_json
 from neurodeploy.models.classifier import SpikingClassifier
@@ -57,7 +58,7 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False, data_dir=None, progre
     if resume:
         if not ckpt_path.exists():
             raise BadInputError(f"{ckpt_path}: nothing to resume (no checkpoint)")
-        saved = TrainConfig.from_dict(read_json(out / "config.json"), str(out / "config.json"))
+        saved = TrainConfig.from_dict(read_json(out / "config.json"), str(out / "config.json")).validate()
         if asdict(saved) != asdict(cfg):
             raise UsageError(f"{out / 'config.json'}: resume needs the same settings as the run")
     out.mkdir(parents=True, exist_ok=True)
@@ -88,6 +89,7 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False, data_dir=None, progre
     write_json(out / "config.json", {**asdict(cfg), "versions": versions()})
     lossf = loss_fn(cfg.loss)
     noise, adv = parse_noise(cfg.noise), parse_adv(cfg.adv)
+    aug = Augment.parse(cfg.augment)
     show = sys.stderr.isatty() if progress is None else progress
 
     last = cfg.epochs if stop_after is None else min(cfg.epochs, stop_after)
@@ -101,6 +103,8 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False, data_dir=None, progre
         for b, i in enumerate(bar):
             idx = order[i:i + cfg.batch_size].numpy()
             x, y = _to_float(train_ds.images[idx]), torch.from_numpy(train_ds.labels[idx])
+            if aug.active:  # seeded per (seed, epoch, batch): a resumed run sees the same images
+                x = augment(x, aug, torch.Generator().manual_seed(cfg.seed * 1_000_033 + epoch * 10_009 + b + 1))
             if isinstance(clf, SpikingClassifier):
                 clf.generator = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch * 10_007 + b)
             if cfg.mppd is not None:
