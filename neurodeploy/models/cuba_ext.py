@@ -34,9 +34,11 @@ _SOURCE = r"""
 #include <torch/extension.h>
 #include <ATen/Parallel.h>
 #include <cstdint>
+#include <vector>
 
-// Rows are processed in tiles: the time recursion is a dependency chain per row, so the inner
-// loop runs over TILE independent rows and the CPU overlaps them.
+// Rows are processed in tiles of TILE: a tile's T x TILE values are transposed into a local
+// buffer so the inner loop runs over TILE independent rows (SIMD lanes); the time recursion
+// runs in the outer loop.
 constexpr int64_t TILE = 16;
 
 static inline int64_t rstz12(int64_t x) {
@@ -50,6 +52,53 @@ static inline int64_t wrap_mul(int64_t a, int64_t b) {
 }
 
 static int64_t grain(int64_t T) { return std::max<int64_t>(TILE, 32768 / std::max<int64_t>(T, 1)); }
+
+static inline void load_tile(const float* src, float* tile, int64_t r0, int64_t n, int64_t T) {
+    for (int64_t j = 0; j < TILE; ++j)
+        for (int64_t t = 0; t < T; ++t)
+            tile[t * TILE + j] = j < n ? src[(r0 + j) * T + t] : 0.0f;
+}
+
+static inline void store_tile(float* dst, const float* tile, int64_t r0, int64_t n, int64_t T) {
+    for (int64_t j = 0; j < n; ++j)
+        for (int64_t t = 0; t < T; ++t)
+            dst[(r0 + j) * T + t] = tile[t * TILE + j];
+}
+
+template <bool KEEP_CURRENT, bool SPIKES, bool RESET>
+static void forward_rows(const float* zp, const float* u0p, const float* v0p, float* cp, float* vp, float* sp,
+                         int64_t begin, int64_t end, int64_t T, float s, float inv_s, float th, float sth,
+                         int64_t Du, int64_t Dv) {
+    std::vector<float> zt(T * TILE), ct(KEEP_CURRENT ? T * TILE : 0), vt(T * TILE), st(SPIKES ? T * TILE : 0);
+    int64_t U[TILE], V[TILE];
+    for (int64_t r0 = begin; r0 < end; r0 += TILE) {
+        const int64_t n = std::min<int64_t>(TILE, end - r0);
+        load_tile(zp, zt.data(), r0, n, T);
+        for (int64_t j = 0; j < TILE; ++j) {
+            U[j] = j < n ? (int64_t)(u0p[r0 + j] * s) : 0;
+            V[j] = j < n ? (int64_t)(v0p[r0 + j] * s) : 0;
+        }
+        for (int64_t t = 0; t < T; ++t) {
+            const float* z = zt.data() + t * TILE;
+            float* vo = vt.data() + t * TILE;
+            for (int64_t j = 0; j < TILE; ++j) {
+                const int64_t u = rstz12(wrap_mul(U[j], Du)) + (int64_t)(s * z[j]);
+                U[j] = u;
+                const float uf = (float)u * inv_s;
+                if constexpr (KEEP_CURRENT) ct[t * TILE + j] = uf;
+                const int64_t v = rstz12(wrap_mul(V[j], Dv)) + (int64_t)(s * uf);
+                const float vf = (float)v * inv_s;
+                vo[j] = vf;
+                if constexpr (SPIKES) st[t * TILE + j] = vf >= sth ? 1.0f : 0.0f;
+                if constexpr (RESET) V[j] = (float)v >= th ? 0 : v;
+                else V[j] = v;
+            }
+        }
+        store_tile(vp, vt.data(), r0, n, T);
+        if constexpr (KEEP_CURRENT) store_tile(cp, ct.data(), r0, n, T);
+        if constexpr (SPIKES) store_tile(sp, st.data(), r0, n, T);
+    }
+}
 
 // z, u0, v0 -> (current or empty, voltage, spikes or empty)
 std::vector<torch::Tensor> cuba_forward(torch::Tensor z, torch::Tensor u0, torch::Tensor v0,
@@ -69,32 +118,21 @@ std::vector<torch::Tensor> cuba_forward(torch::Tensor z, torch::Tensor u0, torch
     float* cp = keep_current ? current.data_ptr<float>() : nullptr;
     float* sp = make_spikes ? spikes.data_ptr<float>() : nullptr;
     const float s = (float)scale, inv_s = 1.0f / (float)scale;  // exact: a power of two
-    const bool reset = reset_threshold > 0;
     const float th = (float)reset_threshold;   // torch compares int64 with a Python float in float32
     const float sth = (float)spike_threshold;  // and float32 with a Python float in float32
     const int64_t Du = 4096 - du, Dv = 4096 - dv;
+    const bool reset = reset_threshold > 0;
+    if (R == 0 || T == 0) return {current, voltage, spikes};
     at::parallel_for(0, R, grain(T), [&](int64_t begin, int64_t end) {
-        int64_t U[TILE], V[TILE];
-        for (int64_t r0 = begin; r0 < end; r0 += TILE) {
-            const int64_t n = std::min<int64_t>(TILE, end - r0);
-            for (int64_t j = 0; j < n; ++j) {
-                U[j] = (int64_t)(u0p[r0 + j] * s);
-                V[j] = (int64_t)(v0p[r0 + j] * s);
-            }
-            for (int64_t t = 0; t < T; ++t) {
-                for (int64_t j = 0; j < n; ++j) {
-                    const int64_t i = (r0 + j) * T + t;
-                    U[j] = rstz12(wrap_mul(U[j], Du)) + (int64_t)(s * zp[i]);
-                    const float uf = (float)U[j] * inv_s;
-                    if (cp) cp[i] = uf;
-                    const int64_t Vn = rstz12(wrap_mul(V[j], Dv)) + (int64_t)(s * uf);
-                    const float vf = (float)Vn * inv_s;
-                    vp[i] = vf;
-                    if (sp) sp[i] = vf >= sth ? 1.0f : 0.0f;
-                    V[j] = (reset && (float)Vn >= th) ? 0 : Vn;
-                }
-            }
+#define ND_FWD(KC, SP, RS) forward_rows<KC, SP, RS>(zp, u0p, v0p, cp, vp, sp, begin, end, T, s, inv_s, th, sth, Du, Dv)
+        if (keep_current) {
+            if (make_spikes) { if (reset) ND_FWD(true, true, true); else ND_FWD(true, true, false); }
+            else { if (reset) ND_FWD(true, false, true); else ND_FWD(true, false, false); }
+        } else {
+            if (make_spikes) { if (reset) ND_FWD(false, true, true); else ND_FWD(false, true, false); }
+            else { if (reset) ND_FWD(false, false, true); else ND_FWD(false, false, false); }
         }
+#undef ND_FWD
     });
     return {current, voltage, spikes};
 }
@@ -115,8 +153,39 @@ torch::Tensor surrogate_argument(torch::Tensor v, double theta, double tau) {
     return out;
 }
 
-// grad wrt z of both integrators; grad_v = c * e * grad_spikes when e (the surrogate's exp) is given,
-// else grad_v = grad (a voltage gradient). Returns (grad_z, g_v or empty).
+template <bool SURROGATE, bool KEEP_GV>
+static void backward_rows(const float* gp, const float* ep, float* zp, float* vp, int64_t begin, int64_t end,
+                          int64_t T, float cf, float lu, float lv) {
+    std::vector<float> gt(T * TILE), et(SURROGATE ? T * TILE : 0), zt(T * TILE), vt(KEEP_GV ? T * TILE : 0);
+    float GV[TILE], GU[TILE];
+    for (int64_t r0 = begin; r0 < end; r0 += TILE) {
+        const int64_t n = std::min<int64_t>(TILE, end - r0);
+        load_tile(gp, gt.data(), r0, n, T);
+        if constexpr (SURROGATE) load_tile(ep, et.data(), r0, n, T);
+        for (int64_t t = T - 1; t >= 0; --t) {
+            for (int64_t j = 0; j < TILE; ++j) {
+                float g = gt[t * TILE + j];
+                if constexpr (SURROGATE) { const float d = cf * et[t * TILE + j]; g = d * g; }
+                if (t == T - 1) {
+                    GV[j] = g;
+                    GU[j] = g;
+                } else {
+                    const float pv = lv * GV[j];
+                    GV[j] = pv + g;
+                    const float pu = lu * GU[j];
+                    GU[j] = pu + GV[j];
+                }
+                zt[t * TILE + j] = GU[j];
+                if constexpr (KEEP_GV) vt[t * TILE + j] = GV[j];
+            }
+        }
+        store_tile(zp, zt.data(), r0, n, T);
+        if constexpr (KEEP_GV) store_tile(vp, vt.data(), r0, n, T);
+    }
+}
+
+// grad wrt z of both integrators; grad_v = (c * e) * grad_spikes when e (the surrogate's exp) is
+// given, else grad_v = grad (a voltage gradient). Returns (grad_z, g_v or empty).
 std::vector<torch::Tensor> cuba_backward(torch::Tensor grad, torch::Tensor e, double c,
                                          double lam_u, double lam_v, bool keep_gv) {
     TORCH_CHECK(grad.dim() == 2 && grad.scalar_type() == torch::kFloat32 && grad.is_contiguous(), "grad: contiguous float32 (rows, T)");
@@ -130,44 +199,42 @@ std::vector<torch::Tensor> cuba_backward(torch::Tensor grad, torch::Tensor e, do
     float* zp = grad_z.data_ptr<float>();
     float* vp = keep_gv ? gv_out.data_ptr<float>() : nullptr;
     const float cf = (float)c, lu = (float)lam_u, lv = (float)lam_v;
-    if (T == 0) return {grad_z, gv_out};
+    if (R == 0 || T == 0) return {grad_z, gv_out};
     at::parallel_for(0, R, grain(T), [&](int64_t begin, int64_t end) {
-        float GV[TILE], GU[TILE];
-        for (int64_t r0 = begin; r0 < end; r0 += TILE) {
-            const int64_t n = std::min<int64_t>(TILE, end - r0);
-            for (int64_t t = T - 1; t >= 0; --t) {
-                for (int64_t j = 0; j < n; ++j) {
-                    const int64_t i = (r0 + j) * T + t;
-                    float g = gp[i];
-                    if (ep) { const float d = cf * ep[i]; g = d * g; }
-                    if (t == T - 1) {
-                        GV[j] = g;
-                        GU[j] = g;
-                    } else {
-                        const float pv = lv * GV[j];
-                        GV[j] = pv + g;
-                        const float pu = lu * GU[j];
-                        GU[j] = pu + GV[j];
-                    }
-                    zp[i] = GU[j];
-                    if (vp) vp[i] = GV[j];
-                }
-            }
-        }
+        if (surrogate) { if (keep_gv) backward_rows<true, true>(gp, ep, zp, vp, begin, end, T, cf, lu, lv);
+                         else backward_rows<true, false>(gp, ep, zp, vp, begin, end, T, cf, lu, lv); }
+        else { if (keep_gv) backward_rows<false, true>(gp, ep, zp, vp, begin, end, T, cf, lu, lv);
+               else backward_rows<false, false>(gp, ep, zp, vp, begin, end, T, cf, lu, lv); }
     });
     return {grad_z, gv_out};
 }
 """
 
+# -march=native: SIMD over rows (int64 multiply and conversions need AVX-512DQ to vectorise);
+# every operation stays exactly rounded IEEE / integer, and -ffp-contract=off forbids FMA.
+_CFLAGS = ["-O3", "-march=native", "-ffp-contract=off", "-fno-fast-math"]
 _FUNCTIONS = ["cuba_forward", "surrogate_argument", "cuba_backward"]
 _state: dict = {}
+
+
+def _cpu_flags() -> str:
+    """This CPU's feature flags: a cache shared between different machines never mixes -march=native builds."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                return line
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or platform.machine()
 
 
 def cache_dir() -> Path:
     """Where the extension is built: ``NEURODEPLOY_CACHE`` or ``~/.cache/neurodeploy``, keyed by
     the source, torch version and Python ABI so a changed kernel or torch rebuilds."""
     root = Path(os.environ.get("NEURODEPLOY_CACHE") or Path.home() / ".cache" / "neurodeploy")
-    key = hashlib.sha256((_SOURCE + torch.__version__ + sys.version).encode()).hexdigest()[:12]
+    key = hashlib.sha256((_SOURCE + " ".join(_CFLAGS) + torch.__version__ + sys.version + _cpu_flags()).encode()).hexdigest()[:12]
     return root / "torch_ext" / f"cuba_fast_{key}"
 
 
@@ -183,7 +250,7 @@ def _build():
     d.mkdir(parents=True, exist_ok=True)
     with contextlib.redirect_stdout(io.StringIO()):
         return load_inline(name="neurodeploy_cuba_fast", cpp_sources=[_SOURCE], functions=_FUNCTIONS,
-                           extra_cflags=["-O3", "-ffp-contract=off", "-fno-fast-math"],
+                           extra_cflags=_CFLAGS,
                            build_directory=str(d), verbose=False)
 
 
