@@ -1,10 +1,15 @@
 """How many torch threads a command uses: the cores it may use, minus the ones others keep busy.
 
 Why: torch's intra-op pool (OpenMP) splits every operation across its threads and waits for
-the slowest at the end. When another process keeps one of two cores busy, the thread sharing
-that core gets a time slice only every few milliseconds, so every small operation waits for
-it: measured 10-20x slower steps with 2 threads beside one busy process, while 1 thread loses
-only its share. So the policy is::
+the slowest at the end. When another process keeps a core busy, the thread sharing that core
+runs only in time slices, and libgomp's default is to *spin* while waiting (GOMP_SPINCOUNT
+~300k), so the waiting thread burns the very CPU time the straggler needs. Measured on this
+2-core machine under load (conv28 fast training step, batch 64, T = 8): 2 threads with the
+default wait policy 1.9-2.1 s; with OMP_WAIT_POLICY=PASSIVE 0.13-0.24 s; 1 thread 0.20-0.28 s;
+GOMP_SPINCOUNT 1e3 / 1e4 / 1e5: 0.13-0.26 / 0.31-0.34 / 1.2 s. Hence two measures:
+``import neurodeploy`` sets OMP_WAIT_POLICY=PASSIVE (unless OMP_WAIT_POLICY or GOMP_SPINCOUNT
+is set; it takes effect only if torch was not imported before neurodeploy), and the thread
+count leaves cores that others keep busy to them::
 
     threads = --threads / NEURODEPLOY_THREADS                     if given (a positive integer)
             = max(1, min(usable, round(usable - busy)))          otherwise ("auto")
