@@ -213,3 +213,20 @@ def test_build_failure_falls_back_to_stock_with_one_warning(tmp_path):
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
     lines = [l for l in r.stderr.splitlines() if l.strip()]
     assert len(lines) == 1 and "fast CUBA dynamics could not be built" in lines[0] and "stock" in lines[0], r.stderr
+
+
+def test_training_run_identical(tmp_path, monkeypatch):
+    """Four Adam steps of `train` (conv28, seeded): the stock and fast runs write identical weights."""
+    from neurodeploy.training.config import TrainConfig
+    from neurodeploy.training.run import train
+
+    states, metrics = {}, {}
+    for mode in ("stock", "fast"):
+        monkeypatch.setenv("NEURODEPLOY_DYNAMICS", mode)
+        cfg = TrainConfig(model="conv28", steps=4, epochs=1, batch_size=64, limit=256, test_limit=64, seed=3)
+        m = train(cfg, tmp_path / mode, progress=False)
+        metrics[mode] = {k: v for k, v in m["epochs"][0].items() if k != "seconds"}
+        states[mode] = torch.load(tmp_path / mode / "checkpoint.pt", weights_only=True)["model"]
+    assert metrics["stock"] == metrics["fast"]
+    _assert_identical(list(states["stock"].values()), list(states["fast"].values()), "weights after training")
+    assert list(states["stock"]) == list(states["fast"])
