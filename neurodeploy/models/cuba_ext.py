@@ -65,10 +65,11 @@ static inline void store_tile(float* dst, const float* tile, int64_t r0, int64_t
             dst[(r0 + j) * T + t] = tile[t * TILE + j];
 }
 
-template <bool KEEP_CURRENT, bool SPIKES, bool RESET>
+// SURROGATE: the second output holds -|v - theta| / tau (the surrogate's exp argument) instead of v
+template <bool KEEP_CURRENT, bool SPIKES, bool RESET, bool SURROGATE>
 static void forward_rows(const float* zp, const float* u0p, const float* v0p, float* cp, float* vp, float* sp,
                          int64_t begin, int64_t end, int64_t T, float s, float inv_s, float th, float sth,
-                         int64_t Du, int64_t Dv) {
+                         int64_t Du, int64_t Dv, float theta, float tau) {
     std::vector<float> zt(T * TILE), ct(KEEP_CURRENT ? T * TILE : 0), vt(T * TILE), st(SPIKES ? T * TILE : 0);
     int64_t U[TILE], V[TILE];
     for (int64_t r0 = begin; r0 < end; r0 += TILE) {
@@ -88,7 +89,8 @@ static void forward_rows(const float* zp, const float* u0p, const float* v0p, fl
                 if constexpr (KEEP_CURRENT) ct[t * TILE + j] = uf;
                 const int64_t v = rstz12(wrap_mul(V[j], Dv)) + (int64_t)(s * uf);
                 const float vf = (float)v * inv_s;
-                vo[j] = vf;
+                if constexpr (SURROGATE) { const float d = vf - theta; vo[j] = (-std::fabs(d)) / tau; }
+                else vo[j] = vf;
                 if constexpr (SPIKES) st[t * TILE + j] = vf >= sth ? 1.0f : 0.0f;
                 if constexpr (RESET) V[j] = (float)v >= th ? 0 : v;
                 else V[j] = v;
@@ -103,7 +105,8 @@ static void forward_rows(const float* zp, const float* u0p, const float* v0p, fl
 // z, u0, v0 -> (current or empty, voltage, spikes or empty)
 std::vector<torch::Tensor> cuba_forward(torch::Tensor z, torch::Tensor u0, torch::Tensor v0,
                                         int64_t du, int64_t dv, double reset_threshold, double spike_threshold,
-                                        int64_t scale, bool keep_current, bool make_spikes) {
+                                        int64_t scale, bool keep_current, bool make_spikes,
+                                        bool surrogate_out, double theta, double tau) {
     TORCH_CHECK(z.dim() == 2 && z.scalar_type() == torch::kFloat32 && z.is_contiguous(), "z: contiguous float32 (rows, T)");
     TORCH_CHECK(u0.numel() == z.size(0) && v0.numel() == z.size(0) && u0.is_contiguous() && v0.is_contiguous(), "state: one value per row");
     TORCH_CHECK(scale > 0 && (scale & (scale - 1)) == 0, "scale must be a power of two");
@@ -122,15 +125,18 @@ std::vector<torch::Tensor> cuba_forward(torch::Tensor z, torch::Tensor u0, torch
     const float sth = (float)spike_threshold;  // and float32 with a Python float in float32
     const int64_t Du = 4096 - du, Dv = 4096 - dv;
     const bool reset = reset_threshold > 0;
+    const float thf = (float)theta, taf = (float)tau;
+    TORCH_CHECK(!surrogate_out || (make_spikes && !keep_current && reset), "surrogate output: spikes only");
     if (R == 0 || T == 0) return {current, voltage, spikes};
     at::parallel_for(0, R, grain(T), [&](int64_t begin, int64_t end) {
-#define ND_FWD(KC, SP, RS) forward_rows<KC, SP, RS>(zp, u0p, v0p, cp, vp, sp, begin, end, T, s, inv_s, th, sth, Du, Dv)
-        if (keep_current) {
-            if (make_spikes) { if (reset) ND_FWD(true, true, true); else ND_FWD(true, true, false); }
-            else { if (reset) ND_FWD(true, false, true); else ND_FWD(true, false, false); }
+#define ND_FWD(KC, SP, RS, SU) forward_rows<KC, SP, RS, SU>(zp, u0p, v0p, cp, vp, sp, begin, end, T, s, inv_s, th, sth, Du, Dv, thf, taf)
+        if (surrogate_out) ND_FWD(false, true, true, true);
+        else if (keep_current) {
+            if (make_spikes) { if (reset) ND_FWD(true, true, true, false); else ND_FWD(true, true, false, false); }
+            else { if (reset) ND_FWD(true, false, true, false); else ND_FWD(true, false, false, false); }
         } else {
-            if (make_spikes) { if (reset) ND_FWD(false, true, true); else ND_FWD(false, true, false); }
-            else { if (reset) ND_FWD(false, false, true); else ND_FWD(false, false, false); }
+            if (make_spikes) { if (reset) ND_FWD(false, true, true, false); else ND_FWD(false, true, false, false); }
+            else { if (reset) ND_FWD(false, false, true, false); else ND_FWD(false, false, false, false); }
         }
 #undef ND_FWD
     });
@@ -185,14 +191,15 @@ static void backward_rows(const float* gp, const float* ep, float* zp, float* vp
 }
 
 // grad wrt z of both integrators; grad_v = (c * e) * grad_spikes when e (the surrogate's exp) is
-// given, else grad_v = grad (a voltage gradient). Returns (grad_z, g_v or empty).
+// given, else grad_v = grad (a voltage gradient). Returns (grad_z, g_v or empty); grad_z is
+// written over e (a tile is read before it is written), which the caller must not need again.
 std::vector<torch::Tensor> cuba_backward(torch::Tensor grad, torch::Tensor e, double c,
                                          double lam_u, double lam_v, bool keep_gv) {
     TORCH_CHECK(grad.dim() == 2 && grad.scalar_type() == torch::kFloat32 && grad.is_contiguous(), "grad: contiguous float32 (rows, T)");
     const bool surrogate = e.numel() > 0;
     TORCH_CHECK(!surrogate || (e.numel() == grad.numel() && e.is_contiguous()), "exp term: like grad");
     const int64_t R = grad.size(0), T = grad.size(1);
-    auto grad_z = torch::empty_like(grad);
+    auto grad_z = surrogate ? e : torch::empty_like(grad);
     auto gv_out = keep_gv ? torch::empty_like(grad) : torch::empty({0}, grad.options());
     const float* gp = grad.data_ptr<float>();
     const float* ep = surrogate ? e.data_ptr<float>() : nullptr;

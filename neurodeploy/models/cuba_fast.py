@@ -69,21 +69,24 @@ class _CubaSpike(torch.autograd.Function):
     @staticmethod
     def forward(ctx, z, current_decay, voltage_decay, u0, v0, scale, shape, threshold, theta, tau, c):
         learn = ctx.needs_input_grad[1] or ctx.needs_input_grad[2]
-        current, voltage, spikes = _ext().cuba_forward(z, u0, v0, _int_decay(current_decay), _int_decay(voltage_decay),
-                                                       threshold * scale, threshold, scale, learn, True)
+        # without learnt decays only the surrogate's exp argument -|v - θ|/τ is needed: saved instead of v
+        current, saved, spikes = _ext().cuba_forward(z, u0, v0, _int_decay(current_decay), _int_decay(voltage_decay),
+                                                     threshold * scale, threshold, scale, learn, True,
+                                                     not learn and threshold * scale > 0, theta, tau)
         ctx.lam, ctx.shape, ctx.learn, ctx.surrogate = _lambdas(current_decay, voltage_decay), shape, learn, (theta, tau, c)
-        ctx.save_for_backward(voltage, current if learn else None)
+        ctx.argument_saved = not learn and threshold * scale > 0
+        ctx.save_for_backward(saved, current if learn else None)
         return spikes
 
     @staticmethod
     def backward(ctx, grad_spikes):
-        voltage, current = ctx.saved_tensors
+        saved, current = ctx.saved_tensors
         theta, tau, c = ctx.surrogate
         ext = _ext()
-        e = torch.exp(ext.surrogate_argument(voltage, theta, tau))
+        argument = saved if ctx.argument_saved else ext.surrogate_argument(saved, theta, tau)
+        e = torch.exp(argument)  # torch's exp on a tensor of lava-dl's size: its bits (grad_z is written over e)
         grad_z, grad_v = ext.cuba_backward(grad_spikes.contiguous(), e, c, *ctx.lam, ctx.learn)
-        del e
-        g_du, g_dv = _decay_grads(ctx, grad_z, grad_v, current, voltage)
+        g_du, g_dv = _decay_grads(ctx, grad_z, grad_v, current, None if ctx.argument_saved else saved)
         return grad_z, g_du, g_dv, None, None, None, None, None, None, None, None
 
 
@@ -94,7 +97,7 @@ class _CubaVoltage(torch.autograd.Function):
     def forward(ctx, z, current_decay, voltage_decay, u0, v0, scale, shape, threshold):
         learn = ctx.needs_input_grad[1] or ctx.needs_input_grad[2]
         current, voltage, _ = _ext().cuba_forward(z, u0, v0, _int_decay(current_decay), _int_decay(voltage_decay),
-                                                  threshold * scale, threshold, scale, learn, False)
+                                                  threshold * scale, threshold, scale, learn, False, False, 0.0, 1.0)
         ctx.lam, ctx.shape, ctx.learn = _lambdas(current_decay, voltage_decay), shape, learn
         if learn:
             ctx.save_for_backward(current, voltage)
