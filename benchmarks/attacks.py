@@ -4,7 +4,7 @@ with and without early exit) and its ANN twin.
     python benchmarks/attacks.py [--data-dir ../shared/data] [--snn RUN] [--ann RUN] [--limit 1000]
 
 For each model: FGSM, PGD-7, PGD-50 with restarts, and the suite (per-sample worst case over every
-attack, REFERENCE §4) at ε ∈ {0.05, 0.1, 0.2} (L∞) on the first ``--limit`` test images. Prints
+attack, docs/attacks.md) at ε ∈ {0.05, 0.1, 0.2} (L∞) on the first ``--limit`` test images. Prints
 one table (robust accuracy and the time each attack took) with the target beside the result —
 the suite leaves ≤ 3 % robust accuracy at ε = 0.1 on the standard-trained MLP SNN — and writes
 benchmarks/out/attacks.json plus each suite's attack.md/.json/.png in benchmarks/out/attacks/.

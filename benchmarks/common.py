@@ -6,18 +6,23 @@ import os
 import platform
 from pathlib import Path
 
+from neurodeploy.data.root import find_data_root
 from neurodeploy.tables import markdown_table
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "out"
 
 
-def data_dir(arg: str | None = None) -> str:
-    candidates = [arg, os.environ.get("NEURODEPLOY_DATA"), str(ROOT.parent / "shared" / "data"), "/work/shared/data"]
-    d = next((c for c in candidates if c and Path(c).is_dir()), candidates[2])
-    if not Path(d).is_dir():
-        raise SystemExit(f"error: data root {d} not found (give --data-dir or set NEURODEPLOY_DATA)")
-    return d
+def data_dir(arg: str | None = None, need: str = "fashion-mnist") -> str:
+    """``--data-dir`` if given, else :func:`neurodeploy.data.root.find_data_root` from this checkout."""
+    if arg:
+        if not (Path(arg) / need).is_dir():
+            raise SystemExit(f"error: --data-dir {arg}: no {need}/ folder in it")
+        return arg
+    root = find_data_root(ROOT, need)
+    if root is None:
+        raise SystemExit(f"error: {need} not found: give --data-dir or set NEURODEPLOY_DATA")
+    return str(root)
 
 
 def machine() -> dict:

@@ -10,6 +10,11 @@ On the same encoded Fashion-MNIST test images (the model card's encoder):
 3. Throughput of emu and sim (samples/s) on the same samples, measured in this run.
 4. Early exit: margin rules swept on emu; the cheapest rule within 0.5 point of full-T accuracy
    is then run on sim too (exit steps must agree) and its wall time compared with exit off.
+5. Throughput rows (issue 10), each with and without exit: the shipped MLP and conv28 and one
+   network made with lava-dl's own blocks and ``export_hdf5`` (strided convs with biases, a dense
+   layer with biases and synaptic delays; random weights, card-less), fed the same encoded images:
+   parity of emu and sim (output at every step, predictions, exit steps) and emu/sim samples/s.
+   ``--rows-limit`` samples per row (sim is slow: ~60x slower with delays), ``--no-rows`` skips it.
 Writes benchmarks/out/deploy.json.
 """
 from __future__ import annotations
@@ -31,6 +36,9 @@ p.add_argument("--data-dir")
 p.add_argument("--limit", type=int, default=1000)
 p.add_argument("--run", default=str(ROOT / "benchmarks/out/runs/snn_mlp_early_burst_T8"))
 p.add_argument("--model", default=str(ROOT / "netx_models/fmnist_mlp_early_burst_T8.net"))
+p.add_argument("--rows-limit", type=int, default=300, help="samples per throughput row (section 5)")
+p.add_argument("--rows-exit", default="margin:2,min=2", help="exit rule of the throughput rows")
+p.add_argument("--no-rows", action="store_true")
 a = p.parse_args()
 torch.set_num_threads(2)
 root = data_dir(a.data_dir)
@@ -59,16 +67,20 @@ parity = {
 }
 
 # 2. trained SLAYER model in fixed point vs emu -----------------------------------------------
-clf = neurodeploy.load(a.run)
-with torch.no_grad():
-    ref = torch.cat([clf.net(spikes[i:i + 500].float().reshape(-1, *clf.net.input_shape, T))
-                     for i in range(0, N, 500)]).numpy().astype(np.uint8)
-slayer_pred = ref.astype(np.int64).sum(-1).argmax(1)
-slayer = {
-    "prediction_agreement_with_emu": float((slayer_pred == emu_full.prediction).mean()),
-    "samples_with_any_spike_difference": float((ref != emu_full.step_counts).reshape(N, -1).any(1).mean()),
-    "slayer_accuracy": float((slayer_pred == labels).mean()),
-}
+slayer = {}
+if Path(a.run).is_dir():
+    clf = neurodeploy.load(a.run)
+    with torch.no_grad():
+        ref = torch.cat([clf.net(spikes[i:i + 500].float().reshape(-1, *clf.net.input_shape, T))
+                         for i in range(0, N, 500)]).numpy().astype(np.uint8)
+    slayer_pred = ref.astype(np.int64).sum(-1).argmax(1)
+    slayer = {
+        "prediction_agreement_with_emu": float((slayer_pred == emu_full.prediction).mean()),
+        "samples_with_any_spike_difference": float((ref != emu_full.step_counts).reshape(N, -1).any(1).mean()),
+        "slayer_accuracy": float((slayer_pred == labels).mean()),
+    }
+else:
+    print(f"section 2 skipped: no training run folder {a.run} (give --run)")
 
 # 3. throughput -------------------------------------------------------------------------------
 throughput = {"emu_samples_per_s": N / emu_s, "sim_samples_per_s": N / sim_s, "emu_over_sim": sim_s / emu_s, "emu_seconds_runs": emu_times,
@@ -103,8 +115,8 @@ rows = [
     {"figure": "emu vs sim: identical spike counts at every step", "value": f"{parity['identical_spike_counts_every_step']:.1%}", "target": "100 %"},
     {"figure": "emu vs sim: identical predictions / exit steps (exit off)", "value": f"{parity['identical_predictions']:.1%} / {parity['identical_exit_steps']:.1%}", "target": "100 %"},
     {"figure": "emu vs sim: identical predictions / exit steps (with exit)", "value": f"{early['sim_identical_predictions']:.1%} / {early['sim_identical_exit_steps']:.1%}", "target": "100 %"},
-    {"figure": "SLAYER fixed point vs emu: prediction agreement", "value": f"{slayer['prediction_agreement_with_emu']:.2%}", "target": ">= 99.5 %"},
-    {"figure": "SLAYER vs emu: samples whose spike trains differ", "value": f"{slayer['samples_with_any_spike_difference']:.2%}", "target": "(reported)"},
+    {"figure": "SLAYER fixed point vs emu: prediction agreement", "value": f"{slayer['prediction_agreement_with_emu']:.2%}" if slayer else "skipped", "target": ">= 99.5 %"},
+    {"figure": "SLAYER vs emu: samples whose spike trains differ", "value": f"{slayer['samples_with_any_spike_difference']:.2%}" if slayer else "skipped", "target": "(reported)"},
     {"figure": "emu throughput (samples/s, median of 5, 2 threads)", "value": f"{throughput['emu_samples_per_s']:.0f}", "target": ""},
     {"figure": "sim throughput (samples/s, incl. start-up)", "value": f"{throughput['sim_samples_per_s']:.1f}", "target": ""},
     {"figure": "emu / sim throughput", "value": f"{throughput['emu_over_sim']:.0f}x", "target": ">= 100x"},
@@ -113,5 +125,84 @@ rows = [
     {"figure": "sim wall time: exit off -> with exit", "value": f"{sim_full.wall_time:.1f} s -> {sim_exit.wall_time:.1f} s (Lava steps {sim_full.lava_steps} -> {sim_exit.lava_steps})", "target": "falls"},
 ]
 print(table(rows, ["figure", "value", "target"]))
+
+
+# 5. throughput rows with and without exit, incl. a lava-dl-made conv net -------------------------
+def lavadl_conv_net(path, seed=0):
+    """28x28 input -> conv 8 s2 (bias) -> conv 16 s2 (bias) -> flatten -> dense 64 (bias, delays 0..3)
+    -> dense 10, built with lava-dl's SLAYER blocks and written by lava-dl's own export_hdf5."""
+    import h5py
+
+    from neurodeploy._lava_compat import import_slayer
+
+    slayer = import_slayer()
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    p = {"threshold": 0.5, "current_decay": 0.25, "voltage_decay": 0.03, "tau_grad": 1, "scale_grad": 1,
+         "requires_grad": False, "norm": slayer.neuron.norm.MeanOnlyBatchNorm}
+    q = {k: v for k, v in p.items() if k != "norm"}
+    blocks = torch.nn.ModuleList([
+        slayer.block.cuba.Conv(p, 1, 8, 3, stride=2, padding=1, weight_scale=3),
+        slayer.block.cuba.Conv(p, 8, 16, 3, stride=2, padding=1, weight_scale=3),
+        slayer.block.cuba.Flatten(),
+        slayer.block.cuba.Dense(p, 16 * 7 * 7, 64, weight_scale=3, delay=True),
+        slayer.block.cuba.Dense(q, 64, 10, weight_scale=3)])
+    x = torch.rand(1, 1, 28, 28, 4)
+    with torch.no_grad():
+        for b in blocks:
+            x = b(x)
+        for b in (blocks[0], blocks[1], blocks[3]):          # biases and delays after the sizing pass
+            n = b.neuron.norm.running_mean.shape[0]
+            b.neuron.norm.running_mean.copy_(torch.from_numpy(rng.uniform(-0.3, 0.6, n)).float())
+        blocks[3].delay.delay.copy_(torch.from_numpy(rng.integers(0, 4, blocks[3].delay.delay.shape)).float())
+    with h5py.File(path, "w") as h:
+        h.create_group("layer/0")
+        h["layer/0"].create_dataset("type", (1,), "S10", [b"input"])
+        h["layer/0"].create_dataset("shape", data=np.array([1, 28, 28]))
+        for i, b in enumerate(blocks):
+            b.export_hdf5(h.create_group(f"layer/{i + 1}"))
+    return path
+
+
+def throughput_row(name, path, model, x, rule):
+    emu_t = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        e = run_model(model, x, None, "emu", rule, progress=False, path=path, threads=2)
+        emu_t.append(time.perf_counter() - t0)
+    sim = run_model(model, x, None, "sim", rule, progress=True, path=path)
+    n = int(x.shape[0])
+    same = (e.step_counts == sim.step_counts).reshape(n, -1).all(1)
+    emu_rate, sim_rate = n / float(np.median(emu_t)), n / sim.wall_time
+    return {"model": name, "exit": rule, "samples": n, "mean_exit_step": float(e.exit_step.mean()),
+            "identical_every_step": float(same.mean()),
+            "identical_predictions": float((e.prediction == sim.prediction).mean()),
+            "identical_exit_steps": float((e.exit_step == sim.exit_step).mean()),
+            "emu_samples_per_s": emu_rate, "sim_samples_per_s": sim_rate, "emu_over_sim": emu_rate / sim_rate,
+            "sim_startup_s": sim.meta.get("startup_s")}
+
+
+rows5 = []
+if not a.no_rows:
+    import tempfile
+
+    tmp = Path(tempfile.mkdtemp(prefix="deploy-bench-"))
+    lavadl_path = lavadl_conv_net(tmp / "lavadl_conv.net")
+    models = [("mlp (shipped)", a.model), ("conv28 (shipped)", str(ROOT / "netx_models/fmnist_conv28_early_burst_T8.net")),
+              ("lava-dl conv, biases + delays", str(lavadl_path))]
+    for name, path in models:
+        m = netx.read(path)
+        n = min(a.rows_limit, N)
+        x = spikes[:n].reshape(n, *m.input_shape, T)            # the same encoded images, T = 8
+        for rule in ("off", a.rows_exit):
+            rows5.append(throughput_row(name, path, m, x, rule))
+    print(table([{"model": r["model"], "exit": r["exit"], "samples": r["samples"],
+                  "mean exit step": f"{r['mean_exit_step']:.2f}",
+                  "emu == sim (every step / pred / exit)": f"{r['identical_every_step']:.0%} / "
+                  f"{r['identical_predictions']:.0%} / {r['identical_exit_steps']:.0%}",
+                  "emu samples/s": f"{r['emu_samples_per_s']:.0f}", "sim samples/s": f"{r['sim_samples_per_s']:.1f}",
+                  "emu / sim": f"{r['emu_over_sim']:.0f}x (target >= 100x)"} for r in rows5],
+                ["model", "exit", "samples", "mean exit step", "emu == sim (every step / pred / exit)",
+                 "emu samples/s", "sim samples/s", "emu / sim"]))
 write_result("deploy", {"model": a.model, "run": a.run, "parity": parity, "slayer": slayer,
-                        "throughput": throughput, "early_exit": early, "sweep": sweep})
+                        "throughput": throughput, "early_exit": early, "sweep": sweep, "rows": rows5})

@@ -85,7 +85,7 @@ for path in models:
 print(table(rows, list(rows[0])))
 static = "; ".join(f"{q.name}: {q.quantity('energy.static_power').describe() if q.quantity('energy.static_power') else 'none'}"
                    for q in snn_profiles)
-note = (f"All energies and latencies are {LABEL} (counted activity x per-operation figures of hw_profiles/*.toml), "
+note = (f"All energies and latencies are {LABEL} (counted activity x per-operation figures of neurodeploy/hardware/builtin_profiles/*.toml), "
         f"never measured. SNN rows include static power x latency where the profile has a figure ({static}; "
         "whole chip); ANN rows: MACs + SRAM traffic, no static power, accuracy not run here. "
         "`neurodeploy report` lists what each figure includes and leaves out.")

@@ -1,4 +1,4 @@
-"""The ``neurodeploy`` command line: one verb per stage; see CLI.md. Thin: parse, call, print."""
+"""The ``neurodeploy`` command line: one verb per stage; see docs/cli.md. Thin: parse, call, print."""
 from __future__ import annotations
 
 import functools
@@ -29,7 +29,7 @@ def friendly_errors(fn):
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
 @click.option("--threads", default=None, metavar="N|auto",
               help="torch threads (default: NEURODEPLOY_THREADS, else auto = usable cores not busy elsewhere).")
-@click.version_option(package_name="neurodeploy")
+@click.version_option(package_name="neurodeploy", prog_name="neurodeploy")
 @friendly_errors
 def main(debug, threads):
     """neurodeploy: spiking neural networks from training to neuromorphic hardware."""
@@ -115,7 +115,7 @@ def train(dataset, model, encoding, steps, epochs, seed, out_dir, ann, loss, noi
 @main.command()
 @click.argument("run_dir", type=click.Path())
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="MODEL.net to write.")
-@click.option("--format", "fmt", default="netx", type=click.Choice(["netx"]), show_default=True)
+@click.option("--format", "fmt", default="netx", type=click.Choice(["netx", "nir"]), show_default=True)
 @click.option("--check-samples", default=16, show_default=True, type=int,
               help="Test images the artifact must reproduce before it is written (0: skip).")
 @DATA_DIR
@@ -125,12 +125,62 @@ def export(run_dir, out_path, fmt, check_samples, data_dir):
     from neurodeploy.export.exporter import export_run
     from neurodeploy.export.verify import verifier
 
-    model = export_run(run_dir, out_path, verify=verifier(check_samples, data_dir) if check_samples else None)
+    if fmt == "nir":  # the verified NetX artifact, then its exact NIR form
+        import tempfile
+        from pathlib import Path
+
+        from neurodeploy.nir.api import convert_file
+
+        with tempfile.TemporaryDirectory(prefix="neurodeploy-nir-") as tmp:
+            model = export_run(run_dir, Path(tmp) / "model.net",
+                               verify=verifier(check_samples, data_dir) if check_samples else None)
+            convert_file(Path(tmp) / "model.net", out_path)
+    else:
+        model = export_run(run_dir, out_path, verify=verifier(check_samples, data_dir) if check_samples else None)
     card, v = model.card, model.card.get("verified")
     check = (f"verified on {v['samples']} test images: predictions agree {v['prediction_agreement']:.1%}, "
              f"identical spike trains {v['identical_spike_trains']:.1%}") if v else "not verified"
     click.echo(f"{out_path}: {len(model.synaptic_layers)} synaptic layers, {card['encoding']['name']} "
                f"T={card['steps']}; {check}")
+
+
+# ---------------------------------------------------------------------------- NIR: convert, import
+@main.command("convert")
+@click.argument("model_path", type=click.Path())
+@click.option("--to", "to_format", required=True, type=click.Choice(["nir"]), help="Target format.")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="MODEL.nir to write.")
+@friendly_errors
+def convert_cmd(model_path, to_format, out_path):
+    """Convert NetX file MODEL_PATH to NIR (exact; the dt convention and model card in its metadata)."""
+    from neurodeploy.nir.api import convert_file
+
+    convert_file(model_path, out_path)
+    click.echo(f"{out_path}: NIR graph of {model_path}")
+
+
+@main.command("import")
+@click.argument("nir_path", type=click.Path())
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="MODEL.net to write.")
+@click.option("--steps", "-T", default=None, type=int, help="Verification steps (default: the graph's card, else 8).")
+@click.option("--encoding", default=None, help="Verify on --dataset encoded so (and record it); default: generated spikes.")
+@click.option("--dataset", default=None, help="Data set for --encoding (default: the graph's card, else fashion-mnist).")
+@click.option("--limit", default=200, show_default=True, type=int, help="Verification samples.")
+@click.option("--min-agreement", default=0.99, show_default=True, type=float,
+              help="Refuse the import below this prediction agreement with the NIR reference.")
+@click.option("--approximate", is_flag=True, help="Approximate what Lava cannot state exactly (recorded in the card).")
+@click.option("--dt", default=None, type=float, help="Seconds per step the graph assumes (default: its metadata, else 1e-4).")
+@click.option("--seed", default=0, show_default=True, type=int)
+@DATA_DIR
+@friendly_errors
+def import_cmd(nir_path, out_path, steps, encoding, dataset, limit, min_agreement, approximate, dt, seed, data_dir):
+    """Import NIR graph NIR_PATH as a NetX file, verified against a float reference simulation."""
+    from neurodeploy.nir.api import import_file
+
+    r = import_file(nir_path, out_path, steps=steps, encoding=encoding, dataset=dataset, limit=limit,
+                    min_agreement=min_agreement, approximate=approximate, seed=seed, data_dir=data_dir, dt=dt)
+    exact = sum(l.lossless for l in r.imported.layers)
+    click.echo(f"{out_path}: {len(r.imported.layers)} synaptic layers ({exact} stored exactly) from {nir_path}; "
+               f"{r.verification.summary()}")
 
 
 @main.command()
@@ -147,7 +197,7 @@ def info(model_path):
 @main.command("profiles")
 @friendly_errors
 def profiles_cmd():
-    """List hardware profiles: built-in hw_profiles/ plus folders in $NEURODEPLOY_PROFILES."""
+    """List hardware profiles: built-in (neurodeploy/hardware/builtin_profiles/) plus folders in $NEURODEPLOY_PROFILES."""
     from neurodeploy.hardware.profiles import format_profiles, list_profiles
 
     click.echo(format_profiles(list_profiles()))
@@ -156,8 +206,9 @@ def profiles_cmd():
 @main.command("fit")
 @click.argument("model_path", type=click.Path())
 @click.option("--target", required=True, help="Profile name (see `neurodeploy profiles`) or a .toml path.")
+@click.option("--steps", "-T", type=int, default=None, help="Time steps T of a card-less file (checks reset_interval).")
 @friendly_errors
-def fit_cmd(model_path, target):
+def fit_cmd(model_path, target, steps):
     """Check MODEL.net against a target's limits; exit 1 listing every violation if it does not fit."""
     from neurodeploy.errors import CheckFailedError
     from neurodeploy import netx
@@ -165,7 +216,10 @@ def fit_cmd(model_path, target):
     from neurodeploy.hardware.profiles import load_profile
 
     profile = load_profile(target)
-    report = fit_model(netx.read(model_path), profile, model_path=model_path)
+    model = netx.read(model_path)
+    if steps is not None:
+        model.card = {**(model.card or {}), "steps": int(steps)}
+    report = fit_model(model, profile, model_path=model_path)
     click.echo(report.format_table())
     if not report.fits():
         n = len(report.violations)
@@ -232,13 +286,24 @@ def attack_cmd(run_dir, method, eps, steps, restarts, eot, norm, limit, exit_rul
 @DATA_DIR
 @click.option("--out", "out_dir", default=None, type=click.Path(),
               help="Folder for report.json, report.md and the PNG plots (written atomically).")
+# card-less NetX files: the activity source is --input (or --encoding + --dataset), T is --steps
+@click.option("--input", "input_path", default=None, type=click.Path(dir_okay=False),
+              help="Input array .npy/.npz/.h5 (as for `run`) as the activity source.")
+@click.option("--steps", "-T", type=int, default=None, help="Time steps T (card-less files).")
+@click.option("--labels", "labels_path", default=None, type=click.Path(dir_okay=False),
+              help="Integer labels for --input (without: accuracy = agreement with the full-T prediction).")
+@click.option("--input-mode", type=click.Choice(["spikes", "a_in", "bias"]), default=None,
+              help="How --input enters the network (see `run`).")
+@click.option("--encoding", default=None, help="Encoder for --dataset when the model card names none.")
 @friendly_errors
-def report_cmd(model_path, target, backend, dataset, limit, exit_rule, seed, data_dir, out_dir):
+def report_cmd(model_path, target, backend, dataset, limit, exit_rule, seed, data_dir, out_dir, input_path, steps,
+               labels_path, input_mode, encoding):
     """Modelled energy and latency of MODEL.net on a target, with and without early exit."""
     from neurodeploy.report import make_report
 
     rep = make_report(model_path, target, backend=backend, dataset=dataset, limit=limit, exit_rule=exit_rule,
-                      data_dir=data_dir, seed=seed, out=out_dir)
+                      data_dir=data_dir, seed=seed, out=out_dir, input_path=input_path, steps=steps,
+                      labels_path=labels_path, input_mode=input_mode, encoding=encoding)
     click.echo(rep.summary())
 
 
@@ -255,11 +320,25 @@ def report_cmd(model_path, target, backend, dataset, limit, exit_rule, seed, dat
               help="Write per-sample results and the summary as JSON (atomically).")
 @click.option("--seed", type=int, default=None, help="Encoder seed (default: the model card's).")
 @DATA_DIR
+# card-less NetX files (e.g. written by lava-dl's export_hdf5): the input comes from a file
+@click.option("--input", "input_path", default=None, type=click.Path(dir_okay=False),
+              help="Input array .npy/.npz/.h5: (N, *input_shape, T) per step, or (N, *input_shape) frames "
+                   "with --input-mode bias. input_shape as `info` prints it.")
+@click.option("--steps", "-T", type=int, default=None, help="Time steps T (card-less files; bias mode).")
+@click.option("--labels", "labels_path", default=None, type=click.Path(dir_okay=False),
+              help="Integer labels (N,) for --input: prints accuracy.")
+@click.option("--input-mode", type=click.Choice(["spikes", "a_in", "bias"]), default=None,
+              help="spikes: into the first synapse; a_in: values per step into the input neuron; bias: one "
+                   "frame per sample as the input neuron's bias_mant (default: a_in with an input neuron).")
+@click.option("--encoding", default=None, help="Encoder for --dataset when the model card names none.")
+@click.option("--save-output", "save_path", default=None, type=click.Path(dir_okay=False),
+              help="Write the output layer's spikes or graded values (N, *output_shape, T) as .npy.")
 @friendly_errors
-def run_cmd(model_path, backend, dataset, limit, exit_rule, out_path, seed, data_dir):
-    """Run MODEL.net on test images: accuracy, exit steps and throughput."""
+def run_cmd(model_path, backend, dataset, limit, exit_rule, out_path, seed, data_dir, input_path, steps,
+            labels_path, input_mode, encoding, save_path):
+    """Run MODEL.net on test images (or on --input): accuracy or output values, exit steps, throughput."""
     from neurodeploy import netx
-    from neurodeploy.runtime.api import encode_dataset_for_model, run_model
+    from neurodeploy.runtime.api import encode_dataset_for_model, inputs_from_file, run_model, save_output
     from neurodeploy.runtime.exit_rules import ExitRule
 
     rule = ExitRule.parse(exit_rule)
@@ -268,13 +347,42 @@ def run_cmd(model_path, backend, dataset, limit, exit_rule, out_path, seed, data
         from neurodeploy.runtime.loihi2 import require
 
         require()
-    spikes, labels = encode_dataset_for_model(model, dataset, "test", limit, data_dir, seed)
-    result = run_model(model, spikes, labels, backend=backend, exit_rule=rule, path=model_path)
-    result.meta.update({"dataset": dataset or model.card.get("dataset"), "limit": limit,
-                        "seed": seed if seed is not None else model.card.get("seed")})
+    if input_path is not None:
+        spikes, labels, mode, T = inputs_from_file(model, input_path, steps, labels_path, input_mode, limit)
+        meta = {"input": str(input_path), "labels": labels_path, "limit": limit}
+    else:
+        enc = None
+        if encoding is not None:
+            from neurodeploy.encoding import make_encoder
+
+            enc = make_encoder(encoding).config()
+        spikes, labels = encode_dataset_for_model(model, dataset, "test", limit, data_dir, seed, encoding=enc,
+                                                  steps=steps)
+        mode, T = input_mode, None
+        meta = {"dataset": dataset or model.card.get("dataset"), "limit": limit,
+                "seed": seed if seed is not None else model.card.get("seed")}
+    result = run_model(model, spikes, labels, backend=backend, exit_rule=rule, path=model_path,
+                       input_mode=mode, steps=T)
+    result.meta.update(meta)
     click.echo(result.summary_line())
     if out_path:
         result.write_json(out_path)
+    if save_path:
+        save_output(result, save_path)
+
+
+# ---------------------------------------------------------------------------------------- doctor
+@main.command("doctor")
+@friendly_errors
+def doctor_cmd():
+    """What is installed and working (Lava, the 3.11 fix, lava-dl, torchattacks, Loihi 2, ray)."""
+    from neurodeploy.doctor import checks, core_works, format_checks
+    from neurodeploy.errors import CheckFailedError
+
+    results = checks()
+    click.echo(format_checks(results))
+    if not core_works(results):
+        raise CheckFailedError("neurodeploy's core does not work here (see above)")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Errors a user can act on. The CLI prints ``str(err)`` as one line and exits with ``exit_code``.
 
-Exit codes (CLI.md): 0 success, 1 the answer is "no" (does not fit, a check failed),
+Exit codes (docs/cli.md): 0 success, 1 the answer is "no" (does not fit, a check failed),
 2 bad usage or unavailable backend/target, 3 bad input file.
 """
 

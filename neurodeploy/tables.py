@@ -1,4 +1,4 @@
-"""Padded Markdown tables for terminal output (``neurodeploy info``, the benchmarks)."""
+"""Padded Markdown tables: the one table formatter (CLI output, reports, attack.md, benchmarks)."""
 from __future__ import annotations
 
 
@@ -9,3 +9,11 @@ def markdown_table(rows: list[dict], cols: list[str]) -> str:
     sep = "|" + "|".join("-" * (w[c] + 2) for c in cols) + "|"
     body = ["| " + " | ".join(str(r.get(c, "")).ljust(w[c]) for c in cols) + " |" for r in rows]
     return "\n".join([head, sep, *body])
+
+
+def markdown_rows(head, rows) -> str:
+    """Rows of sequences under the column names ``head``, as :func:`markdown_table` formats them."""
+    cols = list(head)
+    if len(set(cols)) != len(cols):
+        raise ValueError(f"duplicate column names in {cols}")
+    return markdown_table([dict(zip(cols, (str(c) for c in r))) for r in rows], cols)

@@ -1,4 +1,6 @@
-"""Shared fixtures. The full data sets are read from ../shared/data (or NEURODEPLOY_DATA)."""
+"""Shared fixtures. The full data sets are found by :func:`neurodeploy.data.root.find_data_root`
+(NEURODEPLOY_DATA, else ``shared/data`` beside an ancestor of the checkout or of its local origin);
+a test needing one that is missing skips naming it, or fails when ``CI=true``."""
 from __future__ import annotations
 
 import os
@@ -8,21 +10,40 @@ import pytest
 import torch
 
 import neurodeploy  # noqa: F401  (installs the Lava 3.11 fix before any test imports Lava)
+from neurodeploy.data.root import find_data_root
 
 ROOT = Path(__file__).resolve().parents[1]
-# The real data sets: NEURODEPLOY_DATA, else ../shared/data beside the checkout, else the
-# machine's shared folder (a fresh clone in a temp dir has no ../shared).
-_CANDIDATES = [os.environ.get("NEURODEPLOY_DATA"), ROOT.parent / "shared" / "data", "/work/shared/data"]
-SHARED_DATA = next((Path(c) for c in _CANDIDATES if c and (Path(c) / "fashion-mnist").is_dir()),
-                   ROOT.parent / "shared" / "data")
 
 torch.set_num_threads(2)
 
 
+def missing_data(what: str):
+    """Skip the test because data set ``what`` is absent; under ``CI=true`` that is a failure."""
+    msg = f"{what} not found: set NEURODEPLOY_DATA"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI=true: {msg}", pytrace=False)
+    pytest.skip(msg)
+
+
+def require_data(*names: str) -> Path:
+    """The data root holding every folder in ``names``; else :func:`missing_data` naming what is missing."""
+    root = find_data_root(ROOT, need=names[0])
+    missing = [n for n in names if root is None or not (root / n).exists()]
+    if missing:
+        missing_data(", ".join(missing))
+    return root
+
+
+@pytest.fixture(scope="session")
+def need_data():
+    """:func:`missing_data` for tests that look for their data sets themselves."""
+    return missing_data
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    assert (SHARED_DATA / "fashion-mnist").is_dir(), f"data root {SHARED_DATA} lacks fashion-mnist"
-    return SHARED_DATA
+    """The full Fashion-MNIST and MNIST (a data root holding both)."""
+    return require_data("fashion-mnist", "mnist")
 
 
 @pytest.fixture(scope="session")

@@ -57,7 +57,7 @@ def evaluate(target: Target, x: torch.Tensor, y: torch.Tensor, cfg: AttackConfig
         if deployed is not None and cfg.sim_samples > 0:
             r.sim = _sim_check(deployed, members, r, target, x, y, idx, eps, cfg, transfer)
         results.append(r)
-    clean_acc = float(clean_ok.float().mean())
+    clean_acc = float(clean_ok.double().mean())
     large, main = None, primary(members)
     if cfg.checks:
         large = _large_eps(main, target, x, y, idx, clean_ok, cfg, transfer)
@@ -66,7 +66,7 @@ def evaluate(target: Target, x: torch.Tensor, y: torch.Tensor, cfg: AttackConfig
         checks = [Check(name, SKIPPED, "checks turned off for this run") for name in CHECK_NAMES]
     return AttackReport(run=run, model=_model_info(target, cfg), config=_config_dict(cfg), n=int(x.shape[0]),
                         clean_accuracy=clean_acc, results=results, checks=checks, large_eps=large,
-                        clean_deployed_accuracy=float(dep_clean.float().mean()) if dep_clean is not None else None,
+                        clean_deployed_accuracy=float(dep_clean.double().mean()) if dep_clean is not None else None,
                         deployed=str(deployed.path) if deployed is not None else None, labels=y.tolist(),
                         seconds=time.perf_counter() - t0, notes=notes)
 
@@ -116,15 +116,18 @@ def attack(run_dir, cfg: AttackConfig, out_dir=None, progress=None) -> AttackRep
 
     cfg.validate()
     clf = load_run(run_dir)
-    target = Target(clf, cfg.exit, cfg.seed)
+    # the clean decision draws a stochastic encoder with the run's seed (the draw of train's metrics,
+    # run and report); cfg.seed drives the attacks' own randomness
+    eval_seed = int(getattr(clf, "seed", 0))
+    target = Target(clf, cfg.exit, eval_seed)
     transfer = None
     if cfg.transfer_from:
         src = load_run(cfg.transfer_from)
         if src.config.dataset != clf.config.dataset:
             raise UsageError(f"{cfg.transfer_from}: trained on {src.config.dataset}, the attacked run on "
                              f"{clf.config.dataset}")
-        transfer = Target(src, "off", cfg.seed)
-    deployed = load_deployed(cfg.deployed, target, target.rule, cfg.seed) if cfg.deployed else None
+        transfer = Target(src, "off", int(getattr(src, "seed", 0)))
+    deployed = load_deployed(cfg.deployed, target, target.rule, eval_seed) if cfg.deployed else None
     ds = load_dataset(clf.config.dataset, "test", cfg.data_dir, cfg.limit)
     x = torch.from_numpy(ds.images).float().div_(255.0)
     y = torch.from_numpy(ds.labels).to(torch.int64)

@@ -1,4 +1,4 @@
-"""Gradient-masking checks (REFERENCE §4), as pure functions of measured accuracies.
+"""Gradient-masking checks (docs/attacks.md), as pure functions of measured accuracies.
 
 Every report prints all of them; a failure is flagged ``FAILED`` (the run still succeeds — a
 masking warning is information about the evaluation, not an error). ``tol`` absorbs sampling

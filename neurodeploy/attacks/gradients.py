@@ -2,7 +2,7 @@
 
 A :class:`GradientSpec` names one choice for each of the two places a spike is made:
 
-* the **encoder** (``ste`` straight-through or ``spike`` spike-only, REFERENCE §2; the analog
+* the **encoder** (``ste`` straight-through or ``spike`` spike-only, docs/attacks.md; the analog
   ``direct`` code is differentiable as it is);
 * the **neurons** of every SLAYER block:
 

@@ -1,6 +1,6 @@
 """Attack objectives on the cumulative output c[t] (N, C, T); per-sample, to be maximised.
 
-``at`` says which output the loss reads — the early-exit adaptive attack of REFERENCE §3/§4:
+``at`` says which output the loss reads — the early-exit adaptive attack of docs/attacks.md:
 
 * ``final``:  c[T−1], the full-length decision (non-adaptive when an exit rule is in force);
 * ``exit``:   c[e−1] where e is the step the model actually exits on *this* input under its

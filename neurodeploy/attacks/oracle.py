@@ -14,6 +14,7 @@ import torch
 from neurodeploy.attacks.gradients import GradientSpec, gradient_mode
 from neurodeploy.attacks.losses import attack_loss
 from neurodeploy.attacks.target import Target
+from neurodeploy.seeding import stream
 
 
 @dataclass
@@ -42,7 +43,7 @@ class Oracle:
         return max(1, int(self.eot)) if self.source.stochastic else 1
 
     def generator(self, k: int) -> torch.Generator:
-        return torch.Generator().manual_seed(int(self.seed) * 7_368_787 + self.calls * 1_009 + k + 1)
+        return stream(self.seed, "attack/eot", self.calls, k)
 
     def exact_for(self, target: Target) -> bool:
         """True when the first draw's output *is* ``target``'s decision (same model, deterministic)."""

@@ -18,6 +18,7 @@ from neurodeploy.attacks.oracle import Oracle
 from neurodeploy.attacks.projection import ascent_step, check_norm, project, random_corner, random_start
 from neurodeploy.attacks.target import Target
 from neurodeploy.errors import UsageError
+from neurodeploy.seeding import derive, stream
 
 
 @dataclass
@@ -87,7 +88,7 @@ def pgd(oracle: Oracle, target: Target, x: torch.Tensor, y: torch.Tensor, idx: t
             break
         x0 = x[act]
         if cfg.random_start and cfg.eps > 0:
-            xa = per_sample(random_start, x0, idx[act], cfg.eps, cfg.norm, cfg.seed * 1_000 + restart)
+            xa = per_sample(random_start, x0, idx[act], cfg.eps, cfg.norm, derive(cfg.seed, "attack/start", restart))
         else:
             xa = x0.clone()
         for _k in range(cfg.steps):
@@ -117,7 +118,7 @@ def pgd(oracle: Oracle, target: Target, x: torch.Tensor, y: torch.Tensor, idx: t
 
 def sample_generator(seed: int, index: int) -> torch.Generator:
     """Randomness of one sample, independent of the batch it is attacked in."""
-    return torch.Generator().manual_seed((int(seed) * 2_654_435_761 + int(index) * 40_503 + 12_345) % (1 << 63))
+    return stream(seed, "attack/sample", int(index))
 
 
 def per_sample(fn, x: torch.Tensor, idx: torch.Tensor, eps: float, norm: str, seed: int) -> torch.Tensor:
@@ -129,6 +130,6 @@ def random_noise(target: Target, x: torch.Tensor, y: torch.Tensor, idx: torch.Te
                  norm: str = "linf", seed: int = 0) -> AttackResult:
     """Baseline for the masking check: one draw of full-budget random noise (L∞: ±ε per pixel)."""
     t0 = time.perf_counter()
-    xa = per_sample(random_corner, x, idx, eps, norm, seed * 7 + 3) if eps > 0 else x.clone()
+    xa = per_sample(random_corner, x, idx, eps, norm, derive(seed, "attack/noise")) if eps > 0 else x.clone()
     broken = ~target.correct(xa, y, idx)
     return AttackResult(xa, broken, time.perf_counter() - t0, 1)

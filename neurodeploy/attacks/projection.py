@@ -1,7 +1,7 @@
 """Threat-model geometry: L∞ / L2 balls around clean images in [0, 1] (pure tensor functions).
 
 Every adversarial image ``x'`` satisfies ``‖x' − x‖ ≤ ε`` in the chosen norm and ``0 ≤ x' ≤ 1``;
-ε is in pixel units (normalisation lives inside the model, REFERENCE §4).
+ε is in pixel units (normalisation lives inside the model, docs/attacks.md).
 """
 from __future__ import annotations
 

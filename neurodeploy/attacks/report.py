@@ -11,10 +11,11 @@ from pathlib import Path
 from neurodeploy.atomic import write_with
 from neurodeploy.attacks.checks import FAILED
 from neurodeploy.attacks.suite import EpsResult, MemberResult
+from neurodeploy.tables import markdown_rows
 
 GRADIENT_NOTES = (
     "Gradient names `ENC+NEURON:WIDTH`: ENC is the encoder surrogate — `ste` straight-through "
-    "(ds[t]/dx = 1) or `spike` spike-only (ds[t]/dx = s[t], masks gradients, REFERENCE §2); NEURON "
+    "(ds[t]/dx = 1) or `spike` spike-only (ds[t]/dx = s[t], masks gradients, docs/attacks.md); NEURON "
     "the spiking-neuron surrogate — `slayer` SLAYER's exponential with its width × WIDTH, `rect`/"
     "`sigmoid` with width WIDTH × threshold, `bptr` the rate gradient (straight-through where the "
     "neuron fired at least once). Loss position: `exit` (default) = cumulative output at the step the "
@@ -113,20 +114,20 @@ def to_markdown(rep: AttackReport) -> str:
     dep = rep.deployed is not None
     for r in rep.results:
         lines += ["", f"## ε = {r.eps:g}", ""]
-        head = "| attack | gradient | loss at | runs on | robust acc |" + (" deployed |" if dep else "") + \
-               " broke (new) | time s |"
-        lines += [head, "|" + "---|" * (head.count("|") - 1)]
+        head = ["attack", "gradient", "loss at", "runs on", "robust acc"] + (["deployed"] if dep else []) + \
+            ["broke (new)", "time s"]
+        rows = []
         for x in r.members:
             runs = "all" if x.standalone else "survivors"
             role = " (check)" if x.role == "check" else ""
             grad = x.gradient or ("none" if x.method in ("square", "noise") else "exact")
             grad = "source's exact" if x.method == "transfer" else grad
             at = "—" if x.method == "noise" else x.at
-            lines.append(f"| {x.name}{role} | {grad} | {at} | {runs} ({x.attacked}) | {_pct(x.robust_accuracy)} |"
-                         + (f" {_pct(x.deployed_robust_accuracy)} |" if dep else "")
-                         + f" {x.broke} ({x.new}) | {x.seconds:.1f} |")
-        lines.append(f"| **worst case** | | | | **{_pct(r.robust_accuracy)}** |"
-                     + (f" **{_pct(r.deployed_robust_accuracy)}** |" if dep else "") + f" | {r.seconds:.1f} |")
+            rows.append([f"{x.name}{role}", grad, at, f"{runs} ({x.attacked})", _pct(x.robust_accuracy)]
+                        + ([_pct(x.deployed_robust_accuracy)] if dep else []) + [f"{x.broke} ({x.new})", f"{x.seconds:.1f}"])
+        rows.append(["**worst case**", "", "", "", f"**{_pct(r.robust_accuracy)}**"]
+                    + ([f"**{_pct(r.deployed_robust_accuracy)}**"] if dep else []) + ["", f"{r.seconds:.1f}"])
+        lines.append(markdown_rows(head, rows))
         if r.whitebox_robust_accuracy is not None:
             lines.append(f"\nWhite-box attacks alone: {_pct(r.whitebox_robust_accuracy)}"
                          + (f"; Square alone breaks {r.square_only} sample(s) they miss." if r.square_only else "."))

@@ -2,7 +2,7 @@
 
 It queries only the target's decision logits (:class:`~neurodeploy.attacks.view.LogitsView`,
 no gradient), so it cannot be fooled by masked gradients: if it beats the white-box attacks, the
-gradients are masked (REFERENCE §4). Restarts run on the samples still correct; results are
+gradients are masked (docs/attacks.md). Restarts run on the samples still correct; results are
 judged with the target's exact decision.
 """
 from __future__ import annotations
@@ -18,6 +18,7 @@ from neurodeploy.attacks.projection import check_norm
 from neurodeploy.attacks.target import Target
 from neurodeploy.attacks.view import LogitsView
 from neurodeploy.errors import UsageError
+from neurodeploy.seeding import derive
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def square(target: Target, x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor, 
     x_out = x.clone()
     broken = ~target.correct(x, y, idx)
     with torch.random.fork_rng(devices=[]), torch.no_grad():
-        torch.manual_seed(int(cfg.seed) * 1_000_037 + 11)
+        torch.manual_seed(derive(cfg.seed, "attack/square"))
         for _ in range(cfg.restarts):
             act = (~broken).nonzero().squeeze(1)
             if act.numel() == 0 or cfg.eps == 0:

@@ -10,7 +10,7 @@ reported; the others (``cascade``) only attack the samples that no earlier attac
 broken — the AutoAttack way to spend the budget on what is left; their row says how many of
 those they broke. With ``full=True`` every member is standalone.
 
-The suite (REFERENCE §4) for an SNN: FGSM; PGD with few and with K steps (``--steps``, ``--restarts``)
+The suite (docs/attacks.md) for an SNN: FGSM; PGD with few and with K steps (``--steps``, ``--restarts``)
 on the straight-through encoder gradient; the same with the spike-only encoder gradient alone;
 (with an exit rule) the non-adaptive attack on the final output; PGD on the loss summed over all
 prefixes; PGD through narrow and wide SLAYER surrogates, rectangular and fast-sigmoid
@@ -23,7 +23,6 @@ from __future__ import annotations
 import math
 import sys
 import time
-import zlib
 from dataclasses import dataclass, field, replace
 
 import torch
@@ -39,6 +38,7 @@ from neurodeploy.attacks.projection import check_norm
 from neurodeploy.attacks.square import SquareConfig, square
 from neurodeploy.attacks.target import Target
 from neurodeploy.errors import UsageError
+from neurodeploy.seeding import derive
 
 ATTACKS = ("fgsm", "pgd", "apgd-ce", "apgd-dlr", "square", "suite")
 DEFAULT_STEPS = {"fgsm": 1, "pgd": 20, "apgd-ce": 100, "apgd-dlr": 100, "square": 1, "suite": 50}
@@ -48,7 +48,7 @@ SUITE_SURROGATES = ("ste+slayer:0.2", "ste+slayer:5", "ste+rect:0.5", "ste+sigmo
 
 @dataclass
 class AttackConfig:
-    """Settings of one ``neurodeploy attack`` run (CLI.md); ``steps``/``eot`` None = defaults."""
+    """Settings of one ``neurodeploy attack`` run (docs/cli.md); ``steps``/``eot`` None = defaults."""
 
     attack: str = "suite"
     eps: tuple = (0.1,)
@@ -142,7 +142,7 @@ class Member:
         return head + (f" [{', '.join(tags)}]" if tags else "")
 
     def seed(self, base: int) -> int:
-        return (int(base) * 1_000_003 + zlib.crc32(self.name.encode())) % (1 << 31)
+        return derive(base, "attack/member", self.name) % (1 << 31)  # 31 bits: torchattacks seeds with it
 
 
 @dataclass

@@ -17,23 +17,22 @@ from dataclasses import dataclass, field
 
 import torch
 
+from neurodeploy.encoding import encode_samples
 from neurodeploy.runtime.exit_rules import ExitRule, apply_exit_rule, predict
+from neurodeploy.seeding import sample_stream
 
 EVAL_BATCH = 1000
 
 
 def eval_generator(seed: int, index: int) -> torch.Generator:
-    """The generator of sample ``index``'s evaluation draw (the same on the trained and deployed model)."""
-    return torch.Generator().manual_seed(int(seed) * 1_000_003 + 7_919 + int(index))
+    """The generator of test sample ``index``'s evaluation draw (the same on the trained and deployed model,
+    and in ``train``'s metrics, ``run`` and ``report``: :func:`neurodeploy.seeding.sample_stream`)."""
+    return sample_stream(seed, "test", index)
 
 
 def eval_spikes(encoder, x: torch.Tensor, steps: int, idx: torch.Tensor, seed: int) -> torch.Tensor:
     """Encode images ``x`` (N, C, H, W) for evaluation, (N, C', H, W, T), no gradient."""
-    with torch.no_grad():
-        if not encoder.stochastic:
-            return encoder.spikes(x, steps)
-        return torch.cat([encoder.spikes(x[i:i + 1], steps, eval_generator(seed, int(j)))
-                          for i, j in enumerate(idx.tolist())], dim=0)
+    return encode_samples(encoder, x, steps, seed, idx, "test")
 
 
 @dataclass

@@ -13,6 +13,7 @@ import torch
 from neurodeploy.attacks.gradients import GradientSpec, gradient_mode
 from neurodeploy.attacks.losses import exit_outputs
 from neurodeploy.attacks.target import Target
+from neurodeploy.seeding import stream
 
 TIE_BREAK = 1e-3
 
@@ -30,7 +31,7 @@ class LogitsView(torch.nn.Module):
         self.calls = 0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        gen = torch.Generator().manual_seed(self.seed * 9_973 + self.calls + 1)
+        gen = stream(self.seed, "attack/view", self.calls)
         self.calls += 1
         with gradient_mode(self.target.clf, self.spec):
             cum = self.target.cumulative(x, gen)

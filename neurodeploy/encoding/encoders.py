@@ -1,6 +1,6 @@
 """Spike encoders: images x in [0, 1], shape (N, C, H, W) -> spikes (N, C', H, W, T), t = 0..T-1.
 
-Formulas (REFERENCE §2, as in the seed paper's public code):
+Formulas (docs/attacks.md, as in the seed paper's public code):
 
 =============  ===============================================  ==========================
 name           s[t]                                             attack surrogate (default)
@@ -19,7 +19,7 @@ The true gradient of a T-level code is zero almost everywhere, so attacks need a
 * ``"ste"`` (straight-through): ds[t]/dx = 1 for every t, i.e. the backward pass of the spike
   count as if count ≈ T·x.
 * ``"spike"`` (spike-only, the seed code's choice for temporal codes): ds[t]/dx = s[t], the
-  gradient passes only where a spike was emitted. It masks gradients (REFERENCE §2), so the
+  gradient passes only where a spike was emitted. It masks gradients (docs/attacks.md), so the
   attack suite takes the worst case over both.
 """
 from __future__ import annotations
@@ -200,3 +200,23 @@ def make_encoder(spec) -> Encoder:
     if name not in ENCODERS:
         raise UsageError(f"unknown encoding '{spec}' (known: {', '.join(ENCODERS)}, fusion:A+B)")
     return ENCODERS[name]()
+
+
+def encode_samples(encoder: Encoder, x: torch.Tensor, T: int, seed: int, indices, split: str = "test") -> torch.Tensor:
+    """Spikes of images ``x`` (N, C, H, W) that are samples ``indices`` of data split ``split``.
+
+    A stochastic encoder draws each sample from its own stream,
+    :func:`neurodeploy.seeding.sample_stream` (``seed``, ``split``, index), so a sample's spikes
+    do not depend on the batch it sits in or on how many samples are encoded: training's
+    evaluation, ``run``, ``report``, export's check and ``attack`` see the same draw. No gradient.
+    """
+    from neurodeploy.seeding import sample_stream
+
+    with torch.no_grad():
+        if not encoder.stochastic:
+            return encoder.spikes(x, T)
+        idx = [int(i) for i in (indices.tolist() if hasattr(indices, "tolist") else indices)]
+        if len(idx) != x.shape[0]:
+            raise ValueError(f"{len(idx)} indices for {x.shape[0]} images")
+        return torch.cat([encoder.spikes(x[k:k + 1], T, sample_stream(seed, split, i)) for k, i in enumerate(idx)],
+                         dim=0)

@@ -145,23 +145,41 @@ def _cores(model: NetxModel, profile: Profile, counts_layers: list, cores) -> li
     return [int(c) for c in cores]
 
 
-def snn_energy(model: NetxModel, counts: ActivityCounts, profile, *, synops: str = "effective",
-               static: str = "chip", memory: str = "per-op", cores=None) -> EnergyEstimate:
-    """Modelled SNN energy and latency per inference (formulae in the module docstring).
+@dataclass
+class _SnnFigures:
+    """The per-operation figures an SNN estimate uses (SI units; None: not in the profile)."""
 
-    ``synops``: ``"effective"`` (skip zero weights) or ``"all"``; ``static``: ``"chip"`` or ``"cores"``;
-    ``memory``: ``"per-op"`` or ``"none"`` (CMOS profiles only); ``cores``: per-layer cores (list, or
-    dict by layer index), default the fewest that fit (:func:`~neurodeploy.hardware.resources.layer_resources`).
-    """
+    e_syn: float | None
+    e_in: float | None
+    e_act: float | None
+    e_spk: float | None
+    e_sync: float | None
+    p_static: float | None
+    t_syn: float | None
+    t_in: float | None
+    t_act: float | None
+    t_sync: float | None
+    t_min: float | None
+    mem_on: bool = False
+    w_bits: int = 0
+    s_bits: int = 0
+
+    @property
+    def has_latency(self) -> bool:
+        return any(v is not None for v in (self.t_syn, self.t_in, self.t_sync, self.t_min))
+
+
+def _check_snn_options(synops: str, static: str, memory: str) -> None:
     if synops not in ("effective", "all"):
         raise UsageError(f"synops must be 'effective' or 'all', got {synops!r}")
     if static not in ("chip", "cores"):
         raise UsageError(f"static must be 'chip' or 'cores', got {static!r}")
     if memory not in ("per-op", "none"):
         raise UsageError(f"memory must be 'per-op' or 'none' for an SNN, got {memory!r}")
-    prof = load_profile(profile)
-    fig: dict = {}
-    excluded, assumptions = [], []
+
+
+def _snn_figures(prof: Profile, memory: str, fig: dict, excluded: list, assumptions: list) -> _SnnFigures:
+    """Read the figures (recording them in ``fig``) and note what is left out or assumed."""
     e_syn = _figure(prof, "energy.synop", fig)
     e_in = _figure(prof, "energy.neuron_update_inactive", fig)
     e_act = _figure(prof, "energy.neuron_update_active", fig)
@@ -184,96 +202,128 @@ def snn_energy(model: NetxModel, counts: ActivityCounts, profile, *, synops: str
     t_act = _figure(prof, "latency.neuron_update_active", fig)
     t_act = t_in if t_act is None else t_act
     t_in = t_act if t_in is None else t_in
-    t_sync = _figure(prof, "latency.step_sync", fig)
-    t_min = _figure(prof, "latency.step_min", fig)
-    has_latency = any(v is not None for v in (t_syn, t_in, t_sync, t_min))
-    if not has_latency:
+    f = _SnnFigures(e_syn, e_in, e_act, e_spk, e_sync, p_static, t_syn, t_in, t_act,
+                    _figure(prof, "latency.step_sync", fig), _figure(prof, "latency.step_min", fig))
+    if not f.has_latency:
         excluded.append(f"latency (no time figures in profile {prof.name})")
         if p_static is not None:
             excluded.append("static energy (needs a latency)")
 
-    mem_on = memory == "per-op" and prof.kind == "cmos"
+    f.mem_on = memory == "per-op" and prof.kind == "cmos"
     if memory == "per-op" and prof.kind != "cmos":
         assumptions.append("memory traffic is inside the neuromorphic per-op figures (no extra term)")
-    if mem_on:
-        w_bits = int(_figure(prof, "energy.weight_word_bits", fig))
-        s_bits = int(_figure(prof, "energy.state_word_bits", fig) or w_bits)
+    if f.mem_on:
+        f.w_bits = int(_figure(prof, "energy.weight_word_bits", fig))
+        f.s_bits = int(_figure(prof, "energy.state_word_bits", fig) or f.w_bits)
         assumptions.append("CMOS memory: per synop 1 weight read + state read and write; per neuron "
                            "update read and write of u and v; writes cost as reads")
+    return f
+
+
+def _snn_layer_cost(model: NetxModel, prof: Profile, f: _SnnFigures, layer, n_cores: int, synops: str,
+                    steps: np.ndarray, fig: dict) -> tuple:
+    """One layer: ``(LayerEnergy, energy per sample (N,), busy time per sample and step (N, T) or None)``."""
+    ops = layer.synops_effective if synops == "effective" else layer.synops
+    ops_t = layer.synops_effective_t if synops == "effective" else layer.synops_t
+    le = LayerEnergy(index=layer.index, kind=layer.kind, ops=float(ops.mean()), cores=n_cores)
+    sample = np.zeros(len(steps))
+    if f.e_syn is not None:
+        sample += ops * f.e_syn
+        le.synop_J = float((ops * f.e_syn).mean())
+    if f.e_in is not None:
+        ne = layer.silent_updates * f.e_in + layer.spiking_updates * f.e_act
+        sample += ne
+        le.neuron_J = float(ne.mean())
+    if f.e_spk is not None:
+        sample += layer.spikes * f.e_spk
+        le.spike_J = float((layer.spikes * f.e_spk).mean())
+    if f.mem_on:
+        w = model.layers[layer.index].weight
+        e_w = _access_J(prof, np.asarray(w).size * f.w_bits / 8, f.w_bits, fig)
+        e_s = _access_J(prof, layer.neurons * 2 * f.s_bits / 8, f.s_bits, fig)
+        me = ops * (e_w + 2 * e_s) + layer.neuron_updates * 4 * e_s
+        sample += me
+        le.memory_J = float(me.mean())
+    busy = None
+    if f.has_latency:
+        spk_t = layer.spikes_t
+        t_counted = np.arange(spk_t.shape[1])[None, :] < steps[:, None]
+        busy = (ops_t * (f.t_syn or 0.0) + (layer.neurons - spk_t) * (f.t_in or 0.0)
+                + spk_t * (f.t_act or 0.0)) / n_cores
+        busy = np.where(t_counted, busy, 0.0)
+        le.busy_s = float(busy.sum(1).mean())
+    return le, sample, busy
+
+
+def _snn_latency(counts: ActivityCounts, f: _SnnFigures, step_busy, per_layer_cores: list) -> np.ndarray:
+    """Latency per sample: the busiest layer of each counted step plus the barrier, then pipeline steps."""
+    n, steps, t_rec = counts.num_samples, counts.steps, counts.recorded_steps
+    counted = np.arange(t_rec)[None, :] < steps[:, None]
+    step_time = (step_busy if step_busy is not None else np.zeros((n, t_rec))) + (f.t_sync or 0.0)
+    if f.t_min is not None:
+        step_time = np.maximum(step_time, f.t_min)
+    latency = np.where(counted, step_time, 0.0).sum(1)
+    if counts.pipeline_steps:
+        idle = max((l.neurons * (f.t_in or 0.0) / c for l, c in zip(counts.layers, per_layer_cores)),
+                   default=0.0) + (f.t_sync or 0.0)
+        idle = max(idle, f.t_min) if f.t_min is not None else idle
+        latency = latency + counts.pipeline_steps * idle
+    return latency
+
+
+def _static_share(prof: Profile, static: str, per_layer_cores: list, assumptions: list) -> float:
+    """The share of the chip whose static power is charged (1: the whole chip)."""
+    if static != "cores":
+        return 1.0
+    chip = prof.limit("cores_per_chip")
+    if not chip:
+        assumptions.append("static='cores' needs cores_per_chip: whole chip used")
+        return 1.0
+    return min(1.0, sum(per_layer_cores) / chip)
+
+
+def snn_energy(model: NetxModel, counts: ActivityCounts, profile, *, synops: str = "effective",
+               static: str = "chip", memory: str = "per-op", cores=None) -> EnergyEstimate:
+    """Modelled SNN energy and latency per inference (formulae in the module docstring).
+
+    ``synops``: ``"effective"`` (skip zero weights) or ``"all"``; ``static``: ``"chip"`` or ``"cores"``;
+    ``memory``: ``"per-op"`` or ``"none"`` (CMOS profiles only); ``cores``: per-layer cores (list, or
+    dict by layer index), default the fewest that fit (:func:`~neurodeploy.hardware.resources.layer_resources`).
+    """
+    _check_snn_options(synops, static, memory)
+    prof = load_profile(profile)
+    fig: dict = {}
+    excluded, assumptions = [], []
+    f = _snn_figures(prof, memory, fig, excluded, assumptions)
 
     per_layer_cores = _cores(model, prof, counts.layers, cores)
-    n, steps = counts.num_samples, counts.steps
-    per_sample = np.zeros(n)
-    layers = []
-    step_busy = None
+    per_sample = np.zeros(counts.num_samples)
+    layers, step_busy = [], None
     for layer, n_cores in zip(counts.layers, per_layer_cores):
-        ops = layer.synops_effective if synops == "effective" else layer.synops
-        ops_t = layer.synops_effective_t if synops == "effective" else layer.synops_t
-        silent, spiking = layer.silent_updates, layer.spiking_updates
-        le = LayerEnergy(index=layer.index, kind=layer.kind, ops=float(ops.mean()), cores=n_cores)
-        sample = np.zeros(n)
-        if e_syn is not None:
-            sample += ops * e_syn
-            le.synop_J = float((ops * e_syn).mean())
-        if e_in is not None:
-            ne = silent * e_in + spiking * e_act
-            sample += ne
-            le.neuron_J = float(ne.mean())
-        if e_spk is not None:
-            sample += layer.spikes * e_spk
-            le.spike_J = float((layer.spikes * e_spk).mean())
-        if mem_on:
-            w = model.layers[layer.index].weight
-            e_w = _access_J(prof, np.asarray(w).size * w_bits / 8, w_bits, fig)
-            e_s = _access_J(prof, layer.neurons * 2 * s_bits / 8, s_bits, fig)
-            me = ops * (e_w + 2 * e_s) + layer.neuron_updates * 4 * e_s
-            sample += me
-            le.memory_J = float(me.mean())
-        if has_latency:
-            spk_t = layer.spikes_t
-            t_counted = np.arange(spk_t.shape[1])[None, :] < steps[:, None]
-            busy = (ops_t * (t_syn or 0.0) + (layer.neurons - spk_t) * (t_in or 0.0)
-                    + spk_t * (t_act or 0.0)) / n_cores
-            busy = np.where(t_counted, busy, 0.0)
-            le.busy_s = float(busy.sum(1).mean())
+        le, sample, busy = _snn_layer_cost(model, prof, f, layer, n_cores, synops, counts.steps, fig)
+        if busy is not None:
             step_busy = busy if step_busy is None else np.maximum(step_busy, busy)
         per_sample += sample
         layers.append(le)
 
     input_J = 0.0
-    if e_spk is not None:
-        per_sample += counts.input_events * e_spk
-        input_J = float((counts.input_events * e_spk).mean())
-    hw_steps = steps + counts.pipeline_steps
+    if f.e_spk is not None:
+        per_sample += counts.input_events * f.e_spk
+        input_J = float((counts.input_events * f.e_spk).mean())
+    hw_steps = counts.steps + counts.pipeline_steps
     sync_J = 0.0
-    if e_sync is not None:
-        per_sample += hw_steps * e_sync
-        sync_J = float((hw_steps * e_sync).mean())
+    if f.e_sync is not None:
+        per_sample += hw_steps * f.e_sync
+        sync_J = float((hw_steps * f.e_sync).mean())
 
     latency, per_sample_latency, static_J = None, None, 0.0
-    if has_latency:
-        t_rec = counts.recorded_steps
-        counted = np.arange(t_rec)[None, :] < steps[:, None]
-        step_time = (step_busy if step_busy is not None else np.zeros((n, t_rec))) + (t_sync or 0.0)
-        if t_min is not None:
-            step_time = np.maximum(step_time, t_min)
-        per_sample_latency = np.where(counted, step_time, 0.0).sum(1)
-        if counts.pipeline_steps:
-            idle = max((l.neurons * (t_in or 0.0) / c for l, c in zip(counts.layers, per_layer_cores)),
-                       default=0.0) + (t_sync or 0.0)
-            idle = max(idle, t_min) if t_min is not None else idle
-            per_sample_latency = per_sample_latency + counts.pipeline_steps * idle
+    if f.has_latency:
+        per_sample_latency = _snn_latency(counts, f, step_busy, per_layer_cores)
         latency = float(per_sample_latency.mean())
-        if p_static is not None:
-            scale = 1.0
-            if static == "cores":
-                chip = prof.limit("cores_per_chip")
-                if chip:
-                    scale = min(1.0, sum(per_layer_cores) / chip)
-                else:
-                    assumptions.append("static='cores' needs cores_per_chip: whole chip used")
-            per_sample += p_static * scale * per_sample_latency
-            static_J = float((p_static * scale * per_sample_latency).mean())
+        if f.p_static is not None:
+            scale = _static_share(prof, static, per_layer_cores, assumptions)
+            per_sample += f.p_static * scale * per_sample_latency
+            static_J = float((f.p_static * scale * per_sample_latency).mean())
             assumptions.append(f"static power x latency, {'whole chip' if scale == 1.0 else f'{scale:.3g} of the chip'}")
     assumptions.append(f"synaptic ops counted: {synops}")
     return EnergyEstimate(profile=prof.name, network="snn", layers=layers, input_J=input_J,

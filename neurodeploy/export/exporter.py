@@ -3,7 +3,7 @@
 Weights are exported exactly as SLAYER quantises them in the forward pass
 (``quantize_8bit(W, descale=True)``: even integers in [-256, 254]); neurons by their device
 parameters (12-bit decays, threshold mantissa). No ``delay`` fields are written (even all-zero
-delays make Lava ~60x slower, REFERENCE §7). Before the file is renamed into place the caller may
+delays make Lava ~60x slower, docs/formats.md). Before the file is renamed into place the caller may
 pass a ``verify`` function that runs the artifact and compares it with the trained model.
 """
 from __future__ import annotations

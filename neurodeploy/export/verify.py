@@ -12,14 +12,15 @@ import torch
 from neurodeploy.errors import CheckFailedError
 
 
-def compare(model, clf, images_u8, generator_seed: int = 0) -> dict:
-    """Run both sides on uint8 images; returns agreement figures."""
+def compare(model, clf, images_u8, seed: int = 0) -> dict:
+    """Run both sides on uint8 images (test samples 0..n-1, each its own seeded encoder draw,
+    :func:`neurodeploy.encoding.encode_samples`); returns agreement figures."""
+    from neurodeploy.encoding import encode_samples
     from neurodeploy.runtime.emu import emulate
 
     x = torch.from_numpy(images_u8).float() / 255
-    clf.generator = torch.Generator().manual_seed(generator_seed)
     with torch.no_grad():
-        spikes = clf.encode(x)
+        spikes = encode_samples(clf.encoder, x, clf.steps, seed, range(len(x)), "test")
         ref = clf.net(spikes)
     out = emulate(model, spikes).spikes.to(ref.dtype)
     same_pred = (ref.sum(-1).argmax(1) == out.sum(-1).argmax(1))

@@ -12,7 +12,7 @@ from pathlib import Path
 from neurodeploy.netx import NetxModel
 from neurodeploy.hardware.profiles import Profile, load_profile
 from neurodeploy.hardware.resources import Totals, layer_resources, totals
-from neurodeploy.hardware.rules import check_all
+from neurodeploy.hardware.rules import check_all, reset_interval_remark
 
 NOTES = (
     "synaptic memory is modelled (nengo-loihi's Loihi 1 accounting; conv expanded, no weight sharing)",
@@ -31,6 +31,7 @@ class FitReport:
     violations: list
     unchecked: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+    remarks: list = field(default_factory=list)  # about this model: fits, but at a cost
     model_path: str | None = None
     limits: dict = field(default_factory=dict)
 
@@ -76,6 +77,7 @@ class FitReport:
         if self.unchecked:
             lines.append(f"not checked ({len(self.unchecked)}, profile or model card lacks the figure): "
                          + ", ".join(u.split(" (")[0] for u in self.unchecked))
+        lines += [f"note: {r}" for r in self.remarks]
         lines.append(self.summary())
         return "\n".join(lines)
 
@@ -83,7 +85,7 @@ class FitReport:
         return {"profile": self.profile, "model_path": self.model_path, "fits": self.fits(),
                 "layers": [r.to_dict() for r in self.layers], "totals": vars(self.totals),
                 "violations": [v.to_dict() for v in self.violations],
-                "unchecked": list(self.unchecked), "notes": list(self.notes)}
+                "unchecked": list(self.unchecked), "notes": list(self.notes), "remarks": list(self.remarks)}
 
 
 _SHOWN_LIMITS = ("neurons_per_core", "synaptic_memory_per_core", "cores_per_chip", "weight_bits")
@@ -99,6 +101,7 @@ def fit(model: NetxModel, profile, cores: dict | None = None, model_path=None) -
     table = layer_resources(model, prof, cores=cores)
     violations, unchecked = check_all(model, table, prof)
     limits = {k: prof.limits[k].describe() for k in _SHOWN_LIMITS if k in prof.limits}
+    remarks = [r for r in (reset_interval_remark(model, prof),) if r]
     return FitReport(profile=prof.name, layers=table, totals=totals(table), violations=violations,
-                     unchecked=unchecked, notes=list(NOTES), limits=limits,
+                     unchecked=unchecked, notes=list(NOTES), remarks=remarks, limits=limits,
                      model_path=str(model_path) if model_path else None)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neurodeploy.netx import ConvLayer, DenseLayer, NetxModel
+from neurodeploy.netx import ConvLayer, DenseLayer, NetxModel, RecurrentDenseLayer
 
 
 def tap_hits(n_in: int, n_out: int, k: int, stride: int, pad: int, dil: int) -> np.ndarray:
@@ -102,9 +102,9 @@ def synaptic_inputs(model: NetxModel) -> list:
     out = []
     shape = None
     for i, layer in enumerate(model.layers):
-        if isinstance(layer, (DenseLayer, ConvLayer)):
+        if isinstance(layer, (DenseLayer, RecurrentDenseLayer, ConvLayer)):
             in_shape = shape if shape is not None else (int(layer.weight.shape[1]),)
-            if isinstance(layer, DenseLayer):
+            if isinstance(layer, (DenseLayer, RecurrentDenseLayer)):
                 in_shape = (int(np.prod(in_shape)),)
             out.append((i, layer, tuple(int(x) for x in in_shape)))
         shape = tuple(layer.shape)
@@ -112,9 +112,16 @@ def synaptic_inputs(model: NetxModel) -> list:
 
 
 def geometry(layer, in_shape: tuple) -> Geometry:
-    """Geometry of a dense or conv layer fed by inputs of ``in_shape``."""
-    if isinstance(layer, DenseLayer):
+    """Geometry of a dense or conv layer fed by inputs of ``in_shape`` (a recurrent layer: its
+    feed-forward synapses; :func:`recurrent_geometry` adds the recurrent ones)."""
+    if isinstance(layer, (DenseLayer, RecurrentDenseLayer)):
         return dense_geometry(layer)
     if isinstance(layer, ConvLayer):
         return conv_geometry(layer, in_shape)
     raise TypeError(f"no synaptic geometry for {type(layer).__name__}")
+
+
+def recurrent_geometry(layer) -> Geometry:
+    """A ``dense_rec`` layer's synapses, feed-forward and recurrent: a dense layer over [input | own output]."""
+    return dense_geometry(DenseLayer(weight=np.hstack([np.asarray(layer.weight), np.asarray(layer.weight_rec)]),
+                                     neuron=layer.neuron, bias=layer.bias))

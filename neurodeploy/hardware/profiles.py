@@ -1,6 +1,6 @@
 """Hardware profiles: one TOML file per target, every figure with its source and quality.
 
-A profile file (see ``hw_profiles/loihi1.toml``) has four tables::
+A profile file (see ``neurodeploy/hardware/builtin_profiles/loihi1.toml``) has four tables::
 
     [profile]  name, kind ("neuromorphic" | "cmos"), description, notes (list of strings)
     [energy]   per-operation energies (and static power) -> neurodeploy.energy.model
@@ -14,7 +14,7 @@ an assumption, a derivation). Fields are optional unless listed in :data:`REQUIR
 energy or time drops that term from the model (and the estimate says so), a missing limit leaves
 its rule unchecked (and the fit report says so). Unknown fields are errors, so typos surface.
 
-Profiles are found in the repository's ``hw_profiles/`` folder, then in each folder of the
+Profiles are found in the package's ``builtin_profiles/`` folder (shipped in the wheel), then in each folder of the
 ``NEURODEPLOY_PROFILES`` environment variable (``os.pathsep``-separated); a later folder's profile
 replaces an earlier one of the same name. Nothing here imports Lava.
 """
@@ -26,7 +26,6 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import neurodeploy
 from neurodeploy.errors import BadInputError, UsageError
 
 QUALITIES = ("primary", "secondary", "proxy")
@@ -83,7 +82,7 @@ LIMIT_FIELDS = {
     "weight_bits": (None, _INT),
     "weight_exp_min": (None, _INT),
     "weight_exp_max": (None, _INT),
-    "netx_weight_exp": (None, _INT),
+    "netx_weight_exp": (None, _INT),  # no longer read (NetX picks each layer's exponent); old profiles load
     "state_bits": (None, _INT),
     "act_shift": (None, _INT),
     "du_bits": (None, _INT),
@@ -269,10 +268,8 @@ def read_profile(path) -> Profile:
 
 
 def builtin_dir() -> Path:
-    """The repository's ``hw_profiles/`` folder (or ``neurodeploy/hw_profiles/`` in a wheel install)."""
-    package = Path(neurodeploy.__file__).resolve().parent
-    repo = package.parent / "hw_profiles"
-    return repo if repo.is_dir() or not (package / "hw_profiles").is_dir() else package / "hw_profiles"
+    """The built-in profiles: ``neurodeploy/hardware/builtin_profiles/`` (package data)."""
+    return Path(__file__).resolve().with_name("builtin_profiles")
 
 
 def profile_dirs() -> list:

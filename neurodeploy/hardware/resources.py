@@ -36,8 +36,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from neurodeploy.netx import ConvLayer, NetxModel
-from neurodeploy.hardware.geometry import Geometry, geometry, synaptic_inputs
+from neurodeploy.netx import ConvLayer, NetxModel, RecurrentDenseLayer, neuron_of
+from neurodeploy.hardware.geometry import Geometry, geometry, recurrent_geometry, synaptic_inputs
 
 DEFAULT_WEIGHT_BITS = 8  # when the profile gives no weight_bits (SLAYER's 8-bit mantissa)
 
@@ -103,7 +103,12 @@ def weight_format(weight) -> WeightFormat:
 def max_step_input(layer) -> int:
     """Worst one-step synaptic input into one neuron for binary spikes: max over neurons of
     ``max(sum of its positive weights, sum of |its negative weights|)``; conv uses the full kernel."""
-    w = np.asarray(layer.weight, dtype=np.float64)
+    return max_step_input_of(layer.weight)
+
+
+def max_step_input_of(weight) -> int:
+    """:func:`max_step_input` of a weight array (out, ...)."""
+    w = np.asarray(weight, dtype=np.float64)
     rows = w.reshape(w.shape[0], -1)
     pos = np.where(rows > 0, rows, 0).sum(1)
     neg = np.where(rows < 0, -rows, 0).sum(1)
@@ -226,7 +231,8 @@ def layer_resources(model: NetxModel, profile=None, cores: dict | None = None) -
     table = []
     for index, layer, in_shape in synaptic_inputs(model):
         kind = "conv" if isinstance(layer, ConvLayer) else "dense"
-        geo = geometry(layer, in_shape)
+        rec = isinstance(layer, RecurrentDenseLayer)
+        geo = recurrent_geometry(layer) if rec else geometry(layer, in_shape)
         neurons = int(np.prod(layer.shape))
         if cores and index in cores:
             n_cores = max(1, int(cores[index]))
@@ -234,15 +240,16 @@ def layer_resources(model: NetxModel, profile=None, cores: dict | None = None) -
         else:
             n_cores, fits = _cores_needed(kind, geo, neurons, fmt, npc, mem_bits)
         bits, mformat, stored = _memory_bits_per_core(kind, geo, neurons, n_cores, fmt)
-        step_in = max_step_input(layer) << shift
-        vth = int(layer.neuron.v_th_mant) << shift
+        weights = np.hstack([layer.weight, layer.weight_rec]) if rec else layer.weight
+        step_in = max_step_input_of(weights) << shift
+        vth = int(neuron_of(layer).v_th_mant) << shift
         state_bits = _signed_bits(np.array([step_in, vth]))
-        params = int(layer.weight.size) + (int(np.asarray(layer.bias).size) if layer.bias is not None else 0)
+        params = int(np.asarray(weights).size) + (int(np.asarray(layer.bias).size) if layer.bias is not None else 0)
         table.append(LayerResources(
             index=index, kind=kind, shape=tuple(int(x) for x in layer.shape), in_shape=in_shape,
             neurons=neurons, synapses=geo.synapses, synapses_nonzero=geo.synapses_nonzero,
             synapses_stored=int(stored), fan_in=geo.fan_in_max, fan_out=geo.fan_out_max, params=params,
-            weights=weight_format(layer.weight), state_bits_needed=state_bits, memory_format=mformat,
+            weights=weight_format(weights), state_bits_needed=state_bits, memory_format=mformat,
             synmem_bytes=int(-(-bits // 8)) * n_cores, synmem_bytes_per_core=int(-(-bits // 8)),
             cores=n_cores, neurons_per_core=-(-neurons // n_cores),
             axons_in_per_core=geo.fanout.size if kind == "dense" else geo.fan_in_max,

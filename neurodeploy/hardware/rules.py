@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from neurodeploy.netx import NetxModel
+from neurodeploy.netx import CubaNeuron, NetxModel, neuron_of
 
 
 @dataclass
@@ -102,35 +102,39 @@ def weight_exponent(model, table, profile) -> list:
     return out
 
 
-@rule("netx_weight_range", needs=("weight_bits", "netx_weight_exp"))
+@rule("netx_weight_range", needs=("weight_bits",))
 def netx_weight_range(model, table, profile) -> list:
-    """NetX loads every layer at one fixed exponent: the integer weights must fit as they are.
+    """Dense weights must reach Lava unchanged through NetX's loader (what ``run`` executes).
 
-    Lava's fixed-point ``Dense`` clips to 8 bits and truncates low bits at that exponent, so a weight
-    outside e.g. [-256, 254] (mixed, even) would silently change on the way to the chip.
+    NetX casts weights to int, picks a per-layer exponent (``optimize_weight_bits``: scales the
+    weights toward the 8-bit range and records the shift), then Lava's fixed-point ``Dense``
+    clips to 8 bits and truncates the low bits it cannot hold
+    (:func:`neurodeploy.runtime.cuba_fixed.lava_dense_weights`, bit-exact to Lava). Odd or small
+    weights survive; weights beyond the 8-bit range at the chosen exponent (mixed signs: outside
+    [-256, 254]) are clipped. Conv layers load their integer kernels as stored (no exponent): the
+    chip's weight width is :func:`weight_precision`'s rule.
     """
-    bits = int(profile.limit("weight_bits"))
-    e = int(profile.limit("netx_weight_exp"))
+    from neurodeploy.errors import BadInputError
+    from neurodeploy.runtime.cuba_fixed import lava_dense_weights
+
     out = []
-    for row, _ in _layers(model, table):
-        wf = row.weights
-        if not wf.integer or wf.sign_mode == "zero":
+    for row, layer in _layers(model, table):
+        if row.kind != "dense" or not row.weights.integer:
+            continue  # non-integer weights: reported by weight_precision
+        w = np.asarray(layer.weight, dtype=np.float64)
+        try:
+            w_eff, wexp = lava_dense_weights(w)
+        except BadInputError:
+            out.append(Violation("netx_weight_range", row.index, "all weights are zero: NetX cannot load the layer"))
             continue
-        shift = e + wf.mixed
-        need = wf.bits_at(shift)
-        if need is None:
+        loaded = w_eff.astype(np.float64) * 2.0 ** wexp
+        bad = loaded != w
+        if bad.any():
+            k = tuple(int(i) for i in np.argwhere(bad)[0])
             out.append(Violation("netx_weight_range", row.index,
-                                 f"weights are not multiples of 2^{shift}: NetX (exponent {e}) would "
-                                 f"truncate their low bits"))
-        elif need > bits:
-            if wf.mixed:
-                lo, hi = -(1 << (bits - 1)) << shift, _uint_max(bits - 1) << shift
-            else:
-                lo, hi = (0, _uint_max(bits) << shift) if wf.sign_mode == "excitatory" \
-                    else (-(_uint_max(bits) << shift), 0)
-            out.append(Violation("netx_weight_range", row.index,
-                                 f"weights {wf.w_min:g}..{wf.w_max:g} exceed [{lo}, {hi}] that NetX "
-                                 f"(exponent {e}, {bits} bits) loads without clipping"))
+                                 f"{int(bad.sum()):,} weights change when NetX loads them (e.g. weight{list(k)} "
+                                 f"{w[k]:g} becomes {loaded[k]:g}; range {w.min():g}..{w.max():g}, "
+                                 f"mixed signs must lie in [-256, 254])"))
     return out
 
 
@@ -141,7 +145,7 @@ def threshold_range(model, table, profile) -> list:
     bits = int(profile.limit("vth_bits"))
     out = []
     for row, layer in _layers(model, table):
-        v = int(layer.neuron.v_th_mant)
+        v = int(neuron_of(layer).v_th_mant)
         if not 0 <= v <= _uint_max(bits):
             out.append(Violation("threshold_range", row.index,
                                  f"vThMant = {v} outside [0, {_uint_max(bits)}] ({bits}-bit unsigned)"))
@@ -154,7 +158,9 @@ def current_decay_range(model, table, profile) -> list:
     bits = int(profile.limit("du_bits"))
     out = []
     for row, layer in _layers(model, table):
-        du = int(layer.neuron.i_decay) - 1
+        if not isinstance(neuron_of(layer), CubaNeuron):
+            continue                                   # sigma-delta neurons have no decays
+        du = int(neuron_of(layer).i_decay) - 1
         if not 0 <= du <= _uint_max(bits):
             out.append(Violation("current_decay_range", row.index,
                                  f"du = iDecay - 1 = {du} outside [0, {_uint_max(bits)}] ({bits}-bit)"))
@@ -167,7 +173,9 @@ def voltage_decay_range(model, table, profile) -> list:
     bits = int(profile.limit("dv_bits"))
     out = []
     for row, layer in _layers(model, table):
-        dv = int(layer.neuron.v_decay)
+        if not isinstance(neuron_of(layer), CubaNeuron):
+            continue
+        dv = int(neuron_of(layer).v_decay)
         if not 0 <= dv <= _uint_max(bits):
             out.append(Violation("voltage_decay_range", row.index,
                                  f"dv = vDecay = {dv} outside [0, {_uint_max(bits)}] ({bits}-bit)"))
@@ -230,7 +238,7 @@ def graded_spikes(model, table, profile) -> list:
     if int(profile.limit("graded_spike_bits")) > 0:
         return []
     return [Violation("graded_spikes", row.index, "neuron emits graded spikes; the target has binary spikes only")
-            for row, layer in _layers(model, table) if layer.neuron.graded_spike]
+            for row, layer in _layers(model, table) if getattr(neuron_of(layer), "graded_spike", True)]
 
 
 # ------------------------------------------------------------------------------------ per core
@@ -295,11 +303,16 @@ def chip_cores(model, table, profile) -> list:
 
 
 # ------------------------------------------------------------------------------------- timing
+def padded_reset_interval(steps: int) -> int:
+    """The reset interval R the chip runs a T-step model with: the smallest power of two >= T."""
+    return 1 << max(0, (int(steps) - 1).bit_length())
+
+
 @rule("reset_interval_pow2", needs=("reset_interval_pow2",))
 def reset_interval_pow2(model, table, profile) -> list:
-    """The model card's ``steps`` (T, used as Lava's ``reset_interval``) must be a power of two."""
-    if not profile.limit("reset_interval_pow2"):
-        return []
+    """The model card's ``steps`` T must be a positive integer. The hardware's reset interval must be
+    a power of two, but T need not be: the runtime pads each sample to R = the next power of two
+    (``run --backend loihi2``), which :func:`reset_interval_remark` reports with its cost."""
     steps = model.card.get("steps")
     if steps is None:
         return []  # reported as unchecked by check_all
@@ -307,12 +320,25 @@ def reset_interval_pow2(model, table, profile) -> list:
         t = int(steps)
     except (TypeError, ValueError):
         return [Violation("reset_interval_pow2", None, f"model card 'steps' = {steps!r} is not an integer")]
-    if t < 1 or t & (t - 1):
-        lower = 1 << (max(t, 1).bit_length() - 1)
-        return [Violation("reset_interval_pow2", None,
-                          f"steps T = {t} is not a power of two (reset_interval on hardware must be; "
-                          f"use {lower} or {lower * 2})")]
+    if t < 1:
+        return [Violation("reset_interval_pow2", None, f"model card 'steps' = {t} is not a positive integer")]
     return []
+
+
+def reset_interval_remark(model, profile) -> str | None:
+    """What a non-power-of-two T costs on a target whose reset interval must be a power of two."""
+    if not profile.limit("reset_interval_pow2") or reset_interval_pow2(model, [], profile):
+        return None
+    steps = model.card.get("steps")
+    if steps is None:
+        return None
+    t = int(steps)
+    r = padded_reset_interval(t)
+    if r == t:
+        return None
+    return (f"reset interval: T = {t} is not a power of two; the runtime pads each sample to R = {r} "
+            f"Lava steps on the chip ({r - t} idle steps, {r / t - 1:.0%} more time steps per sample "
+            f"than T; early exit cannot shorten a sample there)")
 
 
 def check_all(model: NetxModel, table: list, profile) -> tuple:

@@ -37,7 +37,7 @@ class Flatten:
 CLASSES = -1  # placeholder width replaced by the number of classes
 
 ARCHITECTURES = {
-    # 784-512-10, the MLP of REFERENCE §4 (Fashion-MNIST / MNIST)
+    # 784-512-10, the usual Fashion-MNIST / MNIST MLP
     "mlp": dict(input=(1, 28, 28), layers=(Flatten(), Dense(512), Dense(CLASSES))),
     # small conv net for 28x28x1: 28 -> 14 -> 7, then 1568 -> 128 -> classes
     "conv28": dict(input=(1, 28, 28), layers=(Conv(16, 5, 2, 2), Conv(32, 3, 2, 1), Flatten(),

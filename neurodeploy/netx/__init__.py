@@ -4,8 +4,10 @@ Every stage that handles a deployed model (export, runtime, hardware, energy, re
 imports this package; it imports no stage above it.
 """
 from neurodeploy.netx.hdf5 import read, write
-from neurodeploy.netx.layers import (SUPPORTED, ConvLayer, CubaNeuron, DenseLayer, FlattenLayer, InputLayer, Layer,
-                                     NetxFormatError, NetxModel, conv_output_size)
+from neurodeploy.netx.layers import (MAX_DELAY, SUPPORTED, SYNAPTIC, UNLOADABLE, ConvLayer, CubaNeuron, DenseLayer,
+                                     FlattenLayer, InputLayer, Layer, NetxFormatError, NetxModel,
+                                     RecurrentDenseLayer, SigmaDeltaNeuron, conv_output_size, neuron_of)
 
-__all__ = ["read", "write", "SUPPORTED", "ConvLayer", "CubaNeuron", "DenseLayer", "FlattenLayer", "InputLayer",
-           "Layer", "NetxFormatError", "NetxModel", "conv_output_size"]
+__all__ = ["read", "write", "MAX_DELAY", "SUPPORTED", "SYNAPTIC", "UNLOADABLE", "ConvLayer", "CubaNeuron",
+           "DenseLayer", "FlattenLayer", "InputLayer", "Layer", "NetxFormatError", "NetxModel",
+           "RecurrentDenseLayer", "SigmaDeltaNeuron", "conv_output_size", "neuron_of"]

@@ -13,13 +13,21 @@ import h5py
 import numpy as np
 
 from neurodeploy.atomic import atomic_path
-from neurodeploy.netx.layers import (SUPPORTED, ConvLayer, CubaNeuron, DenseLayer, FlattenLayer, InputLayer,
-                                     NetxFormatError, NetxModel, conv_output_size)
+from neurodeploy.netx.layers import (SUPPORTED, UNLOADABLE, ConvLayer, CubaNeuron, DenseLayer,
+                                     FlattenLayer, InputLayer, NetxFormatError, NetxModel, RecurrentDenseLayer,
+                                     SigmaDeltaNeuron, conv_output_size)
 
 
 # ----------------------------------------------------------------------------------- writing
-def _write_neuron(g: h5py.Group, n: CubaNeuron) -> None:
-    g.create_dataset("type", data="CUBA")
+def _write_neuron(g: h5py.Group, n) -> None:
+    if isinstance(n, SigmaDeltaNeuron):
+        g.create_dataset("type", data="SDNN")
+        g.create_dataset("activation", data=str(n.activation))
+        g.create_dataset("vThMant", data=int(n.v_th_mant))
+        if n.sigma_output:
+            g.create_dataset("sigma_output", data=True)
+        return
+    g.create_dataset("type", data=str(n.kind))
     g.create_dataset("iDecay", data=int(n.i_decay))
     g.create_dataset("vDecay", data=int(n.v_decay))
     g.create_dataset("vThMant", data=int(n.v_th_mant))
@@ -31,22 +39,35 @@ def _write_type(g: h5py.Group, name: str) -> None:
     g.create_dataset("type", (1,), "S10", [name.encode("ascii")])
 
 
+def _write_optional(g: h5py.Group, layer) -> None:
+    """bias, delay and neuron, each only when the layer has one."""
+    if getattr(layer, "bias", None) is not None:
+        g.create_dataset("bias", data=np.asarray(layer.bias, dtype=np.float32))
+    if getattr(layer, "delay", None) is not None:
+        g.create_dataset("delay", data=np.asarray(layer.delay, dtype=np.float32))
+    if layer.neuron is not None:
+        _write_neuron(g.create_group("neuron"), layer.neuron)
+
+
 def _write_layer(g: h5py.Group, layer) -> None:
     if isinstance(layer, InputLayer):
         _write_type(g, "input")
         g.create_dataset("shape", data=np.asarray(layer.shape, dtype=np.int64))
+        if layer.weight is not None:
+            g.create_dataset("weight", data=np.float32(layer.weight))
+        _write_optional(g, layer)
     elif isinstance(layer, FlattenLayer):
         _write_type(g, "flatten")
         g.create_dataset("shape", data=np.asarray(layer.shape, dtype=np.int64))
-    elif isinstance(layer, DenseLayer):
-        _write_type(g, "dense")
+    elif isinstance(layer, (DenseLayer, RecurrentDenseLayer)):
+        _write_type(g, "dense_rec" if isinstance(layer, RecurrentDenseLayer) else "dense")
         g.create_dataset("shape", data=np.asarray(layer.shape, dtype=np.int64))
         g.create_dataset("inFeatures", data=int(layer.weight.shape[1]))
         g.create_dataset("outFeatures", data=int(layer.weight.shape[0]))
         g.create_dataset("weight", data=np.asarray(layer.weight, dtype=np.float32))
-        if layer.bias is not None:
-            g.create_dataset("bias", data=np.asarray(layer.bias, dtype=np.float32))
-        _write_neuron(g.create_group("neuron"), layer.neuron)
+        if isinstance(layer, RecurrentDenseLayer):
+            g.create_dataset("weight_rec", data=np.asarray(layer.weight_rec, dtype=np.float32))
+        _write_optional(g, layer)
     elif isinstance(layer, ConvLayer):
         _write_type(g, "conv")
         w = np.asarray(layer.weight, dtype=np.float32)
@@ -59,9 +80,7 @@ def _write_layer(g: h5py.Group, layer) -> None:
         g.create_dataset("dilation", data=np.asarray(layer.dilation, dtype=np.int64))
         g.create_dataset("groups", data=int(layer.groups))
         g.create_dataset("weight", data=w)
-        if layer.bias is not None:
-            g.create_dataset("bias", data=np.asarray(layer.bias, dtype=np.float32))
-        _write_neuron(g.create_group("neuron"), layer.neuron)
+        _write_optional(g, layer)
     else:
         raise TypeError(f"cannot write layer of type {type(layer).__name__}")
 
@@ -129,41 +148,87 @@ class _Reader:
         v = np.asarray(v).reshape(-1)[0] if np.asarray(v).shape else v
         return v.decode("ascii", "replace") if isinstance(v, bytes) else str(v)
 
-    def neuron(self, g, where) -> CubaNeuron:
+    def neuron(self, g, where, required: bool = True):
         if "neuron" not in g:
-            raise self.fail(where, "missing group 'neuron'")
+            if required:
+                raise self.fail(where, "missing group 'neuron'")
+            return None
         n = g["neuron"]
+        if not isinstance(n, h5py.Group):
+            raise self.fail(where, "'neuron' is not a group")
         kind = self.text(n, "type", where + "/neuron")
-        if kind != "CUBA":
-            raise self.fail(where, f"neuron type '{kind}' is not supported (only CUBA)")
+        if kind == "SDNN":
+            act = self.text(n, "activation", where + "/neuron") if "activation" in n else "relu"
+            return SigmaDeltaNeuron(v_th_mant=self.integer(n, "vThMant", where, 0),
+                                    activation=act, sigma_output="sigma_output" in n)
+        if kind not in ("CUBA", "LOIHI"):
+            raise self.fail(where, f"neuron type '{kind}' is not supported (CUBA, LOIHI, SDNN)")
         return CubaNeuron(
             i_decay=self.integer(n, "iDecay", where, 0, 4096),
             v_decay=self.integer(n, "vDecay", where, 0, 4096),
             v_th_mant=self.integer(n, "vThMant", where, 0),
             ref_delay=self.integer(n, "refDelay", where, 0) if "refDelay" in n else 1,
             graded_spike=bool(self.integer(n, "gradedSpike", where)) if "gradedSpike" in n else False,
+            kind=kind,
         )
+
+    def scalar(self, g, key, where) -> float | None:
+        """An input block's transform entry: NetX reads it with ``int()``, so one number."""
+        if key not in g:
+            return None
+        v = np.asarray(self.get(g, key, where))
+        if v.size != 1 or not np.issubdtype(v.dtype, np.number) or not np.isfinite(v).all():
+            raise self.fail(where, f"input field '{key}' must be one number (NetX reads it with int()), "
+                                   f"got {v.dtype} {v.shape}")
+        return float(v.reshape(-1)[0])
+
+    def delay(self, g, where) -> np.ndarray | None:
+        if "delay" not in g:
+            return None
+        d = np.asarray(self.get(g, "delay", where))
+        if d.ndim > 2 or not np.issubdtype(d.dtype, np.number):
+            raise self.fail(where, f"field 'delay' must be a number or a 1-/2-d array, got {d.dtype} {d.shape}")
+        if not np.all(np.isfinite(d)) or (d.size and d.min() < 0):
+            raise self.fail(where, "field 'delay' must hold finite values >= 0")
+        return d
 
     def layer(self, g: h5py.Group, where: str):
         kind = self.text(g, "type", where)
+        if kind in UNLOADABLE:
+            raise self.fail(where, f"layer type '{kind}' cannot be run: Lava NetX (lava-dl 0.6) has no "
+                                   f"{kind} block (fold pooling into a strided conv before export)")
         if kind not in SUPPORTED:
             raise self.fail(where, f"layer type '{kind}' cannot be run (supported: {', '.join(SUPPORTED)})")
-        if "delay" in g:
-            raise self.fail(where, "synaptic 'delay' is not supported (export without delays)")
         if kind == "input":
-            if "neuron" in g:
-                raise self.fail(where, "an input layer with its own neuron is not supported")
-            return InputLayer(shape=self.int_tuple(g, "shape", where))
+            return InputLayer(shape=self.int_tuple(g, "shape", where), neuron=self.neuron(g, where, False),
+                              weight=self.scalar(g, "weight", where), bias=self.scalar(g, "bias", where))
         if kind == "flatten":
             return FlattenLayer(shape=self.int_tuple(g, "shape", where))
         bias = self.array(g, "bias", where, 1) if "bias" in g else None
-        if kind == "dense":
+        delay = self.delay(g, where)
+        if kind in ("dense", "dense_rec"):
             w = self.array(g, "weight", where, 2)
             if "outFeatures" in g and self.integer(g, "outFeatures", where) != w.shape[0]:
                 raise self.fail(where, f"outFeatures does not match weight shape {w.shape}")
             if "inFeatures" in g and self.integer(g, "inFeatures", where) != w.shape[1]:
                 raise self.fail(where, f"inFeatures does not match weight shape {w.shape}")
-            return DenseLayer(weight=w, neuron=self.neuron(g, where), bias=bias)
+            if delay is not None and delay.ndim == 1 and delay.size not in (w.shape[0], w.shape[1]):
+                raise self.fail(where, f"delay of shape {delay.shape} fits neither the {w.shape[0]} outputs "
+                                       f"nor the {w.shape[1]} inputs")
+            if delay is not None and delay.ndim == 2 and delay.shape != w.shape:
+                raise self.fail(where, f"delay of shape {delay.shape} does not match weight {w.shape}")
+            neuron = self.neuron(g, where, required=False)
+            if isinstance(neuron, SigmaDeltaNeuron) and neuron.sigma_output and bias is not None:
+                raise self.fail(where, "a sigma_output neuron cannot take a bias (Lava's Sigma has none)")
+            if kind == "dense":
+                return DenseLayer(weight=w, neuron=neuron, bias=bias, delay=delay)
+            wr = self.array(g, "weight_rec", where, 2)
+            if wr.shape != (w.shape[0], w.shape[0]):
+                raise self.fail(where, f"weight_rec must be ({w.shape[0]}, {w.shape[0]}), got {wr.shape}")
+            if delay is not None:
+                raise self.fail(where, "dense_rec with 'delay' is not supported (NetX's delayed recurrent "
+                                       "synapse drops the weight exponent)")
+            return RecurrentDenseLayer(weight=w, weight_rec=wr, neuron=neuron, bias=bias)
         w = self.array(g, "weight", where, 4)
         groups = self.integer(g, "groups", where, 1) if "groups" in g else 1
         shape = self.int_tuple(g, "shape", where, None)
@@ -173,7 +238,7 @@ class _Reader:
                          stride=self.int_tuple(g, "stride", where, 2),
                          padding=self.int_tuple(g, "padding", where, 2),
                          dilation=self.int_tuple(g, "dilation", where, 2),
-                         groups=groups, bias=bias)
+                         groups=groups, bias=bias, delay=delay)
 
 
 def _check_chain(r: _Reader, layers: list) -> None:
@@ -187,7 +252,7 @@ def _check_chain(r: _Reader, layers: list) -> None:
         elif isinstance(layer, FlattenLayer):
             if shape is not None and int(np.prod(shape)) != int(np.prod(layer.shape)):
                 raise r.fail(where, f"flatten of {shape} cannot give {layer.shape}")
-        elif isinstance(layer, DenseLayer):
+        elif isinstance(layer, (DenseLayer, RecurrentDenseLayer)):
             if shape is not None and int(np.prod(shape)) != layer.weight.shape[1]:
                 raise r.fail(where, f"dense expects {layer.weight.shape[1]} inputs, gets {shape}")
         elif isinstance(layer, ConvLayer):
@@ -201,8 +266,12 @@ def _check_chain(r: _Reader, layers: list) -> None:
                 out.append(conv_output_size(n, k, s, p, d))
             if tuple(out) != tuple(layer.shape[1:]):
                 raise r.fail(where, f"conv output {tuple(layer.shape)} does not follow from input {shape}")
+        if getattr(layer, "bias", None) is not None and not isinstance(layer, InputLayer):
+            nb, n_out = int(np.asarray(layer.bias).size), int(np.prod(layer.shape))
+            if nb not in (1, n_out, int(layer.shape[0])):
+                raise r.fail(where, f"bias of {nb} values fits neither the {n_out} neurons nor the channels")
         shape = tuple(layer.shape)
-    if not any(isinstance(l, (DenseLayer, ConvLayer)) for l in layers):
+    if not any(isinstance(l, (DenseLayer, RecurrentDenseLayer, ConvLayer)) for l in layers):
         raise r.fail("layers", "no dense or conv layer")
 
 

@@ -34,6 +34,7 @@ class Recording:
     output: torch.Tensor
     layers: list
     check: dict = field(default_factory=dict)
+    inputs: torch.Tensor | None = None    # what the first synapse receives (the input neuron's output), if not the input
 
 
 def _progress_bar(total: int, desc: str):
@@ -43,17 +44,18 @@ def _progress_bar(total: int, desc: str):
                 disable=not sys.stderr.isatty())
 
 
-def _emulate(model, spikes, desc: str):
+def _emulate(model, spikes, desc: str, input_mode=None, steps=None):
     from neurodeploy.runtime.emu import emulate
 
     bar = _progress_bar(int(spikes.shape[0]), desc)
     try:
-        return emulate(model, spikes, record=True, progress=lambda n: bar.update(n - bar.n))
+        return emulate(model, spikes, record=True, progress=lambda n: bar.update(n - bar.n),
+                       input_mode=input_mode, steps=steps)
     finally:
         bar.close()
 
 
-def _simulate(model, path, spikes):
+def _simulate(model, path, spikes, input_mode=None, steps=None):
     try:
         from neurodeploy._lava_compat import import_slayer
         from neurodeploy.runtime.sim import simulate
@@ -63,7 +65,7 @@ def _simulate(model, path, spikes):
     bar = _progress_bar(int(spikes.shape[0]), "lava sim")
     try:
         return simulate(path, spikes, exit_rule="off", record=True, model=model,
-                        progress=lambda n: bar.update(n - bar.n))
+                        progress=lambda n: bar.update(n - bar.n), input_mode=input_mode, steps=steps)
     finally:
         bar.close()
 
@@ -86,16 +88,16 @@ def compare_with_sim(emu_out: torch.Tensor, emu_layers: list, sim) -> dict:
             "lava_steps": int(sim.lava_steps), "wall_time_s": float(sim.wall_time)}
 
 
-def record(model, path, spikes: torch.Tensor, backend: str = "emu") -> Recording:
+def record(model, path, spikes: torch.Tensor, backend: str = "emu", input_mode=None, steps=None) -> Recording:
     """Run ``spikes`` through ``model`` on ``backend`` (all T steps) and keep every layer's trains."""
     if backend not in BACKENDS:
         raise UsageError(f"unknown backend '{backend}' for report (known: {', '.join(BACKENDS)})")
     if backend == "emu":
-        r = _emulate(model, spikes, "emulate")
-        return Recording(backend="emu", output=r.spikes, layers=list(r.layers),
+        r = _emulate(model, spikes, "emulate", input_mode, steps)
+        return Recording(backend="emu", output=r.spikes, layers=list(r.layers), inputs=r.input_layer,
                          check={"method": "integer-exact emulator of Lava's fixed-point models"})
-    sim = _simulate(model, path, spikes)
-    r = _emulate(model, spikes, "emulate (trains)")
+    sim = _simulate(model, path, spikes, input_mode, steps)
+    r = _emulate(model, spikes, "emulate (trains)", input_mode, steps)
     check = compare_with_sim(r.spikes, r.layers, sim)
     if not check["identical"]:
         worst = [l for l in check["layers"] if l["samples_differing_steps"] or l["samples_differing_neurons"]]
@@ -105,4 +107,5 @@ def record(model, path, spikes: torch.Tensor, backend: str = "emu") -> Recording
                                "the per-neuron counts would not describe the Lava run")
     check["method"] = ("Lava sim (fixed_pt) outputs; per-neuron trains from the emulator, checked equal "
                        "to Lava's per-layer per-step and per-neuron spike totals on every sample")
-    return Recording(backend="sim", output=sim.spikes.to(torch.uint8), layers=list(r.layers), check=check)
+    return Recording(backend="sim", output=sim.spikes.to(r.spikes.dtype), layers=list(r.layers), check=check,
+                     inputs=r.input_layer)

@@ -27,6 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from neurodeploy.energy.counting import (SynapticOperations, activation_sparsity, ann_synaptic_operations,
                                          connection_sparsity, footprint, synaptic_operations)
@@ -38,8 +39,8 @@ from neurodeploy.hardware.profiles import Profile, load_profile
 from neurodeploy.hardware.resources import layer_resources
 from neurodeploy.report.activity import FullActivity
 from neurodeploy.report.backends import BACKENDS, record
-from neurodeploy.report.inputs import encode_inputs
-from neurodeploy.runtime.exit_rules import ExitRule, apply_exit_rule
+from neurodeploy.report.inputs import encode_inputs, file_inputs
+from neurodeploy.runtime.exit_rules import ExitRule, apply_exit_rule, predict
 
 DEFAULT_EXIT = "margin:2,min=2"
 ANN_PROFILES = ("cmos45-fp32", "cmos45-int8")
@@ -273,15 +274,55 @@ def sweep_rules(rule: ExitRule, steps: int) -> list:
     return rules + [("off", ExitRule())]
 
 
+def _neurobench(model, no_exit, early) -> dict:
+    """The NeuroBench-named metrics of the report, without and with exit."""
+    return {
+        "Footprint": {"value": footprint(model), "unit": "bytes",
+                      "note": "8-bit weights + 4-byte biases and neuron parameters"},
+        "ConnectionSparsity": connection_sparsity(model),
+        "ActivationSparsity": {"no_exit": no_exit.activation_sparsity, "early_exit": early.activation_sparsity},
+        "SynapticOperations": {
+            "no_exit": vars(no_exit.synaptic_operations), "early_exit": vars(early.synaptic_operations),
+            "ann_twin": vars(ann_synaptic_operations(model)),
+            "note": "mean per inference; SNN effective ops skip zero weights (ACs for binary inputs, MACs "
+                    "for analog ones); Dense = every synapse at every counted step; ANN: MACs"},
+    }
+
+
+def _assumptions(early, pipeline: int, cores, backend: str, rule: ExitRule, steps: int) -> list:
+    """The energy model's assumptions plus the report's own, each once."""
+    return list(dict.fromkeys(list(early.energy.assumptions) + [
+        f"pipeline: {pipeline} Lava steps per sample beyond the exit step (one per synaptic layer)",
+        f"cores per layer: {cores} (fewest that satisfy the profile's per-core limits)",
+        "ANN twin: same topology run once, memory 'per-op' (every MAC reads its weight and input); "
+        "its accuracy is not measured here",
+        f"exit decisions from the output spikes of the {backend} run with {rule}; without exit = all "
+        f"{steps} input steps"]))
+
+
+def _model_summary(model) -> dict:
+    """The model card fields a report records, and the layer list."""
+    card = model.card or {}
+    return ({k: card.get(k) for k in ("model", "dataset", "encoding", "steps", "classes", "input_shape",
+                                      "latency_steps", "seed", "metrics", "quantisation")}
+            | {"layers": [{"index": i, "kind": type(l).__name__.replace("Layer", "").lower(),
+                           "shape": list(l.shape)} for i, l in enumerate(model.layers)]})
+
+
 def make_report(model_path, target, *, backend: str = "emu", dataset: str | None = None,
                 limit: int | None = 1000, exit_rule: str = DEFAULT_EXIT, data_dir=None, seed: int | None = None,
-                out=None, sweep: bool = True) -> EnergyReport:
+                out=None, sweep: bool = True, input_path=None, steps: int | None = None, labels_path=None,
+                input_mode: str | None = None, encoding=None) -> EnergyReport:
     """Report the modelled energy and latency of NetX file ``model_path`` on profile ``target``.
 
     ``exit_rule`` is the early-exit rule (``margin:M[,min=S]``, ``confidence:P[,min=S]``; ``off`` makes
     both scenarios identical); ``limit`` the number of test images (None: the whole split);
     ``seed`` the encoder's seed (default the model card's). With ``out`` (a folder) it writes
     ``report.json``, ``report.md`` and the PNG plots atomically and lists them in ``files``.
+
+    Card-less files: ``input_path`` (with ``steps``, ``labels_path``, ``input_mode``) is the activity
+    source (:func:`neurodeploy.report.inputs.inputs_from_file`), or ``encoding`` + ``steps`` encode
+    ``dataset``. Without labels, accuracy means agreement with the prediction after all T steps.
     """
     t0 = time.perf_counter()
     if backend not in BACKENDS:
@@ -293,9 +334,15 @@ def make_report(model_path, target, *, backend: str = "emu", dataset: str | None
     ann_profiles = [load_profile(p) for p in ANN_PROFILES]
     path = Path(model_path)
     model = netx.read(path)                              # bad file: NetxFormatError (3)
-    enc = encode_inputs(model, dataset, limit, data_dir, seed, path=path)
-    rec = record(model, path, enc.spikes, backend)
-    activity = FullActivity.count(model, enc.spikes, rec.layers)
+    if input_path is not None:
+        enc = file_inputs(model, input_path, steps, labels_path, input_mode, limit)
+    else:
+        enc = encode_inputs(model, dataset, limit, data_dir, seed, path=path, encoding=encoding, steps=steps)
+    rec = record(model, path, enc.spikes, backend, enc.mode, enc.steps)
+    if enc.labels is None:   # no labels: judge exit rules by agreement with the full-T prediction
+        enc.labels = predict(rec.output.to(torch.int64).sum(-1)).numpy().astype(np.int64)
+        enc.source += " (no labels: accuracy = agreement with the prediction after all T steps)"
+    activity = FullActivity.count(model, rec.inputs if rec.inputs is not None else enc.spikes, rec.layers)
     steps = activity.steps
     costing = Costing(model, activity, rec.output, enc.labels, profile)
     pipeline, cores = costing.pipeline, costing.cores
@@ -306,40 +353,14 @@ def make_report(model_path, target, *, backend: str = "emu", dataset: str | None
     anns = [ann_energy(model, p) for p in ann_profiles]
     fit_report = fit(model, profile, model_path=str(path))
 
-    ann_ops = ann_synaptic_operations(model)
-    neurobench = {
-        "Footprint": {"value": footprint(model), "unit": "bytes",
-                      "note": "8-bit weights + 4-byte biases and neuron parameters"},
-        "ConnectionSparsity": connection_sparsity(model),
-        "ActivationSparsity": {"no_exit": no_exit.activation_sparsity, "early_exit": early.activation_sparsity},
-        "SynapticOperations": {
-            "no_exit": vars(no_exit.synaptic_operations), "early_exit": vars(early.synaptic_operations),
-            "ann_twin": vars(ann_ops),
-            "note": "mean per inference; SNN effective ops skip zero weights (ACs for binary inputs, MACs "
-                    "for analog ones); Dense = every synapse at every counted step; ANN: MACs"},
-    }
-    excluded, seen = [], set()
-    for item in list(early.energy.excluded) + list(COUNTING_EXCLUDED):
-        if item not in seen:
-            seen.add(item)
-            excluded.append(item)
-    assumptions = list(dict.fromkeys(list(early.energy.assumptions) + [
-        f"pipeline: {pipeline} Lava steps per sample beyond the exit step (one per synaptic layer)",
-        f"cores per layer: {cores} (fewest that satisfy the profile's per-core limits)",
-        "ANN twin: same topology run once, memory 'per-op' (every MAC reads its weight and input); "
-        "its accuracy is not measured here",
-        f"exit decisions from the output spikes of the {rec.backend} run with {rule}; without exit = all "
-        f"{steps} input steps"]))
+    neurobench = _neurobench(model, no_exit, early)
+    excluded = list(dict.fromkeys(list(early.energy.excluded) + list(COUNTING_EXCLUDED)))
+    assumptions = _assumptions(early, pipeline, cores, rec.backend, rule, steps)
     profiles = {profile.name: _profile_info(profile, early.energy.figures)}
     for p, a in zip(ann_profiles, anns):
         profiles.setdefault(p.name, _profile_info(p, a.figures))
-    card = model.card or {}
     rep = EnergyReport(
-        model_path=str(path),
-        model={k: card.get(k) for k in ("model", "dataset", "encoding", "steps", "classes", "input_shape",
-                                        "latency_steps", "seed", "metrics", "quantisation")}
-        | {"layers": [{"index": i, "kind": type(l).__name__.replace("Layer", "").lower(),
-                       "shape": list(l.shape)} for i, l in enumerate(model.layers)]},
+        model_path=str(path), model=_model_summary(model),
         target=profile.name, target_kind=profile.kind, backend=rec.backend, dataset=enc.dataset,
         data_source=enc.source, samples=enc.num_samples, seed=enc.seed, steps=steps,
         pipeline_steps=pipeline, exit_rule=str(rule), no_exit=no_exit, early_exit=early, ann=anns,

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from neurodeploy.energy.model import LABEL
+from neurodeploy.tables import markdown_rows
 
 
 def _uj(j) -> str:
@@ -23,30 +24,31 @@ def _num(x) -> str:
 
 
 def _table(head, rows) -> list:
-    out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
-    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
-    return out + [""]
+    return [markdown_rows(head, rows), ""]
 
 
-def render(rep) -> str:
-    """The whole Markdown text of ``rep`` (an :class:`~neurodeploy.report.energy_report.EnergyReport`)."""
-    n, e = rep.no_exit, rep.early_exit
+def _header(rep) -> list:
+    """Title, the modelled-not-measured warning, and what was run on what."""
     name = Path(rep.model_path).name
     card = rep.model
     enc = (card.get("encoding") or {}).get("name", "?")
-    L = [f"# Energy and latency report: `{name}` on `{rep.target}` ({LABEL})", "",
-         f"> **All energies and latencies below are {LABEL}**: counted activity × per-operation figures "
-         f"from the `{rep.target}` profile, whose sources and qualities are listed at the end. "
-         "Nothing here was measured on hardware.", "",
-         f"- model: `{rep.model_path}` ({card.get('model') or 'model'}, {enc} encoding, T = {rep.steps}, "
-         f"{rep.pipeline_steps} synaptic layers = {rep.pipeline_steps} pipeline steps on Lava)",
-         f"- data: {rep.samples} test images of `{rep.dataset}` ({rep.data_source}), encoder seed {rep.seed}",
-         f"- backend: `{rep.backend}` — {rep.backend_check.get('method', '')}",
-         f"- early-exit rule: `{rep.exit_rule}`; without exit every sample uses all {rep.steps} input steps",
-         f"- hardware fit on `{rep.target}`: **{'fits' if rep.fit.fits() else 'does NOT fit'}** — {rep.fit.summary()}",
-         f"- made {rep.created} in {rep.seconds:.1f} s; neurodeploy {rep.versions.get('neurodeploy') or '?'}", ""]
+    return [f"# Energy and latency report: `{name}` on `{rep.target}` ({LABEL})", "",
+            f"> **All energies and latencies below are {LABEL}**: counted activity × per-operation figures "
+            f"from the `{rep.target}` profile, whose sources and qualities are listed at the end. "
+            "Nothing here was measured on hardware.", "",
+            f"- model: `{rep.model_path}` ({card.get('model') or 'model'}, {enc} encoding, T = {rep.steps}, "
+            f"{rep.pipeline_steps} synaptic layers = {rep.pipeline_steps} pipeline steps on Lava)",
+            f"- data: {rep.samples} test images of `{rep.dataset}` ({rep.data_source}), encoder seed {rep.seed}",
+            f"- backend: `{rep.backend}` — {rep.backend_check.get('method', '')}",
+            f"- early-exit rule: `{rep.exit_rule}`; without exit every sample uses all {rep.steps} input steps",
+            f"- hardware fit on `{rep.target}`: **{'fits' if rep.fit.fits() else 'does NOT fit'}** — {rep.fit.summary()}",
+            f"- made {rep.created} in {rep.seconds:.1f} s; neurodeploy {rep.versions.get('neurodeploy') or '?'}", ""]
 
-    L += ["## Per inference, with and without early exit", ""]
+
+def _per_inference(rep) -> list:
+    """Energy, latency and accuracy per inference, with and without exit, and the ANN twin."""
+    n, e = rep.no_exit, rep.early_exit
+    L = ["## Per inference, with and without early exit", ""]
     rows = []
     for s, label in ((n, "SNN, no exit"), (e, f"SNN, exit `{rep.exit_rule}`")):
         rows.append((label, rep.target, _pct(s.accuracy), f"{s.mean_steps:.2f}", f"{s.lava_steps:.2f}",
@@ -63,8 +65,13 @@ def render(rep) -> str:
           "and exit steps are in report.json. The ANN twin's accuracy is not "
           "measured by this report (train it with `neurodeploy train --ann`); its energy covers MACs and "
           "SRAM traffic on 45 nm CMOS, not the same costs as the SNN's.", ""]
+    return L
 
-    L += ["## Per layer (mean per inference)", ""]
+
+def _per_layer(rep) -> list:
+    """Activity and energy per layer, no exit / with exit, and the chip-level terms."""
+    n, e = rep.no_exit, rep.early_exit
+    L = ["## Per layer (mean per inference)", ""]
     rows = []
     for ln, le, lm_n, lm_e in zip(n.energy.layers, e.energy.layers, n.activity["layers"], e.activity["layers"]):
         rows.append((f"{ln.index}", ln.kind, f"{lm_n['neurons']:,}", f"{lm_n['synapses']:,}",
@@ -74,6 +81,7 @@ def render(rep) -> str:
                      f"{_uj(ln.total_J)} / {_uj(le.total_J)}", f"{ln.cores}"))
     L += _table(("layer", "type", "neurons", "synapses", "spikes", "synaptic ops (effective)",
                  "neuron updates", f"energy µJ ({LABEL})", "cores"), rows)
+
     def chip(key, attr):
         if key not in e.energy.figures:
             return "excluded (no figure)"
@@ -83,10 +91,12 @@ def render(rep) -> str:
           f"Chip-level terms ({LABEL}, no exit / with exit): input spikes {chip('energy.spike', 'input_J')}, "
           f"barrier sync {chip('energy.step_sync', 'sync_J')}, static {chip('energy.static_power', 'static_J')}.", "",
           "![modelled energy per layer](energy_per_layer.png)", ""]
+    return L
 
+
+def _neurobench(rep) -> list:
     nb = rep.neurobench
     so = nb["SynapticOperations"]
-    L += ["## NeuroBench metrics", ""]
     rows = [("Footprint", f"{nb['Footprint']['value']:,} bytes", "", nb["Footprint"]["note"]),
             ("ConnectionSparsity", f"{nb['ConnectionSparsity']:.4f}", "", "fraction of zero weights"),
             ("ActivationSparsity", f"{nb['ActivationSparsity']['no_exit']:.4f}",
@@ -99,12 +109,13 @@ def render(rep) -> str:
              "every synapse at every counted step"),
             ("ANN twin SynapticOperations: Effective_MACs / Dense", _num(so["ann_twin"]["effective_macs"]),
              _num(so["ann_twin"]["dense"]), "one pass; effective skips zero weights")]
-    L += _table(("metric", "no exit", "with exit", "meaning"), rows)
+    return ["## NeuroBench metrics", ""] + _table(("metric", "no exit", "with exit", "meaning"), rows)
 
-    L += ["## Exit steps", "", f"Mean exit step {e.mean_steps:.2f} of {rep.steps} under `{rep.exit_rule}`; "
-          f"each exit costs the exit step + {rep.pipeline_steps} Lava steps.", "",
-          "![exit-step histogram](exit_steps.png)", ""]
 
+def _exit_steps(rep) -> list:
+    L = ["## Exit steps", "", f"Mean exit step {rep.early_exit.mean_steps:.2f} of {rep.steps} under "
+         f"`{rep.exit_rule}`; each exit costs the exit step + {rep.pipeline_steps} Lava steps.", "",
+         "![exit-step histogram](exit_steps.png)", ""]
     if rep.sweep:
         L += ["## Accuracy against modelled energy over exit thresholds", ""]
         rows = [(f"`{p.rule}`", _pct(p.accuracy), f"{p.mean_steps:.2f}", _uj(p.energy_J), _us(p.latency_s))
@@ -112,26 +123,39 @@ def render(rep) -> str:
         L += _table(("exit rule", "accuracy", "mean input steps", f"energy µJ ({LABEL})",
                      f"latency µs ({LABEL})"), rows)
         L += ["![accuracy vs modelled energy](accuracy_vs_energy.png)", ""]
+    return L
 
-    L += [f"## Hardware fit on `{rep.target}`", "", rep.fit.summary() + ".", ""]
+
+def _fit(rep) -> list:
+    L = [f"## Hardware fit on `{rep.target}`", "", rep.fit.summary() + ".", ""]
     if rep.fit.violations:
         L += [f"- {v}" for v in rep.fit.violations] + [""]
+    if getattr(rep.fit, "remarks", None):
+        L += [f"- note: {r}" for r in rep.fit.remarks] + [""]
     if rep.fit.unchecked:
         L += ["Not checked (the profile or model card lacks the figure): "
               + "; ".join(rep.fit.unchecked), ""]
+    return L
 
-    L += ["## What the model includes and leaves out", "", "Included:", ""]
+
+def _scope(rep) -> list:
+    """What the energy model includes, leaves out and assumes."""
+    L = ["## What the model includes and leaves out", "", "Included:", ""]
     L += [f"- {i}" for i in rep.included] + ["", "Excluded:", ""]
     L += [f"- {x}" for x in rep.excluded] + ["", "Assumptions:", ""]
     L += [f"- {a}" for a in rep.assumptions] + [""]
     for a in rep.ann:
         L += [f"ANN twin on `{a.profile}` excludes: " + "; ".join(a.excluded) + "; assumes: "
               + "; ".join(a.assumptions) + "."]
-    L += [""]
+    return L + [""]
 
-    L += ["## Figures used, with source and quality", "",
-          "Quality: *primary* = the originator's own document or code; *secondary* = quoted elsewhere, not "
-          "re-checked; *proxy* = a stand-in (another chip's figure, an assumption, a derivation).", ""]
+
+def _figures(rep) -> list:
+    """Every per-operation figure used, with its source and quality, per profile."""
+    L = ["## Figures used, with source and quality", "",
+         "Quality: *primary* = the originator's own document or code; *secondary* = quoted elsewhere, not "
+         "re-checked; *proxy* = a stand-in (another chip's figure, an assumption, a derivation). "
+         "How the figures are combined: docs/energy.md.", ""]
     for pname, info in rep.profiles.items():
         L += [f"### `{pname}` ({info['kind']}): {info['description']}", ""]
         rows = [(f"`{k}`", f"{v['value']:g}" if isinstance(v["value"], (int, float)) and not isinstance(v["value"], bool)
@@ -140,8 +164,20 @@ def render(rep) -> str:
         L += _table(("figure", "value", "unit", "quality", "source"), rows)
         if info["notes"]:
             L += [f"- {note}" for note in info["notes"]] + [""]
-    if rep.backend == "sim":
-        c = rep.backend_check
-        L += ["## Backend check", "", f"Lava sim ran {c.get('lava_steps')} steps in {c.get('wall_time_s', 0):.1f} s; "
-              f"emulator trains identical to Lava's totals on all {c.get('samples')} samples.", ""]
-    return "\n".join(L).rstrip() + "\n"
+    return L
+
+
+def _backend_check(rep) -> list:
+    if rep.backend != "sim":
+        return []
+    c = rep.backend_check
+    return ["## Backend check", "", f"Lava sim ran {c.get('lava_steps')} steps in {c.get('wall_time_s', 0):.1f} s; "
+            f"emulator trains identical to Lava's totals on all {c.get('samples')} samples.", ""]
+
+
+SECTIONS = (_header, _per_inference, _per_layer, _neurobench, _exit_steps, _fit, _scope, _figures, _backend_check)
+
+
+def render(rep) -> str:
+    """The whole Markdown text of ``rep`` (an :class:`~neurodeploy.report.energy_report.EnergyReport`)."""
+    return "\n".join(line for section in SECTIONS for line in section(rep)).rstrip() + "\n"

@@ -22,7 +22,7 @@ import torch
 from neurodeploy.atomic import write_json
 from neurodeploy.errors import BadInputError, UsageError
 from neurodeploy import netx as netx_format
-from neurodeploy.runtime.exit_rules import ExitRule, apply_exit_rule
+from neurodeploy.runtime.exit_rules import ExitRule
 
 BACKENDS = ("emu", "sim", "loihi2")
 
@@ -100,8 +100,29 @@ class RunResult:
             s["samples_per_s_after_startup"] = n / busy if busy > 0 else None
         return s
 
+    def output_values(self) -> np.ndarray:
+        """The output layer's spikes or graded values per step, (N, *output_shape, T)."""
+        shape = self.meta.get("output_shape") or [self.step_counts.shape[1]]
+        return self.step_counts.reshape(self.num_samples, *shape, self.steps)
+
+    def values_line(self) -> str:
+        """Regression view: the output's value per sample (graded: its last step, as a sigma
+        output holds the running value; spikes: the count over the steps used), summarised."""
+        if self.meta.get("graded_output"):
+            v = self.step_counts[np.arange(self.num_samples), :, self.exit_step - 1].astype(np.float64)
+            what = "output at the last step"
+        else:
+            v = self.counts.astype(np.float64)
+            what = "output spike counts"
+        cols = [f"{v[:, j].mean():.4g} [{v[:, j].min():.4g}, {v[:, j].max():.4g}]" for j in range(min(4, v.shape[1]))]
+        more = f" (+{v.shape[1] - 4} more)" if v.shape[1] > 4 else ""
+        return f"{what}, mean [min, max] per output: " + "; ".join(cols) + more
+
     def summary_line(self) -> str:
         s = self.summary()
+        if s["accuracy"] is None and s["samples"] and self.meta.get("graded_output"):
+            rate = f"{s['samples_per_s']:.1f} samples/s" if s["samples_per_s"] else "-"
+            return f"{self.backend}: {s['samples']} samples, T={self.steps} | {self.values_line()} | {rate}"
         acc = (f"accuracy {100 * s['accuracy']:.2f}% ({s['correct']}/{s['samples']})"
                if s["accuracy"] is not None else f"{s['samples']} samples (no labels)")
         if not s["samples"]:
@@ -152,9 +173,67 @@ def _resolve_model(model, path):
     return model, (Path(path) if path is not None else None)
 
 
+@dataclass
+class _BackendRun:
+    """What one backend returns to :func:`run_model`: output spikes per step (zero after the exit),
+    exit steps, predictions, wall time, Lava steps, the recording, backend info and the file run."""
+
+    step_counts: np.ndarray
+    exit_step: np.ndarray
+    prediction: np.ndarray
+    wall: float
+    lava_steps: int | None
+    recording: object
+    info: dict
+    path: Path | None
+
+
+def _run_emu(net, x: torch.Tensor, rule: ExitRule, record: bool, threads, progress, path, mode: str,
+             T: int) -> _BackendRun:
+    """emu with the exit rule inside the batch (exited samples stop costing compute)."""
+    from neurodeploy.runtime.emu import emulate
+
+    t0 = time.perf_counter()
+    r = emulate(net, x, record=record, progress=progress, threads=threads, exit_rule=rule, input_mode=mode, steps=T)
+    wall = time.perf_counter() - t0
+    return _BackendRun(r.spikes.numpy(), r.exit_step.numpy(), r.prediction.numpy(), wall, None, r.layers, {}, path)
+
+
+def _run_lava(backend: str, model, net, path, x: torch.Tensor, rule: ExitRule, record: bool, progress, mode: str,
+              T: int) -> _BackendRun:
+    """sim / loihi2 on a NetX file (a temporary one when ``path`` is None)."""
+    tmpdir = None
+    try:
+        if path is None:
+            tmpdir = tempfile.mkdtemp(prefix="neurodeploy-run-")
+            path = netx_format.write(model, Path(tmpdir) / "model.net")
+        if backend == "sim":
+            from neurodeploy.runtime.sim import simulate
+
+            r = simulate(path, x, rule, record=record, model=model, progress=progress, input_mode=mode, steps=T)
+        else:
+            from neurodeploy.runtime.loihi2 import run_loihi2
+
+            if mode != "spikes" or net.input_layer is not None:
+                raise UsageError("backend 'loihi2' runs files without an input neuron, fed spikes; "
+                                 "`--backend sim` runs this one")
+            r = run_loihi2(path, x, rule, progress=progress, model=model)
+    finally:
+        if tmpdir is not None:
+            import shutil
+            shutil.rmtree(tmpdir, ignore_errors=True)
+    return _BackendRun(r.spikes.numpy(), np.asarray(r.exit_step), np.asarray(r.prediction),
+                       r.wall_time, r.lava_steps, (r if record else None), dict(r.info), path)
+
+
 def run_model(model, spikes, labels=None, backend: str = "emu", exit_rule="off",
-              progress: bool = True, path=None, record: bool = False, threads: int | None = 1) -> RunResult:
-    """Run ``spikes`` (N, *model.input_shape, T) of 0/1 through ``model`` on ``backend``.
+              progress: bool = True, path=None, record: bool = False, threads: int | None = 1,
+              input_mode: str | None = None, steps: int | None = None) -> RunResult:
+    """Run ``spikes`` (N, *model.input_shape, T) through ``model`` on ``backend``.
+
+    ``input_mode``/``steps``: how the input enters (``spikes`` | ``a_in`` | ``bias``, see
+    :func:`neurodeploy.runtime.emu.check_input`; default: spikes, or ``a_in`` for a file whose
+    first layer has its own neuron); ``bias`` takes frames (N, *input_shape) and needs ``steps``.
 
     ``model``: a :class:`NetxModel` or the path of a NetX file (``sim``/``loihi2`` need a file;
     a model given without ``path`` is written to a temporary one). ``labels``: int (N,) or None.
@@ -165,11 +244,11 @@ def run_model(model, spikes, labels=None, backend: str = "emu", exit_rule="off",
         raise UsageError(f"unknown backend '{backend}' (known: {', '.join(BACKENDS)})")
     rule = ExitRule.parse(exit_rule)
     model, path = _resolve_model(model, path)
-    from neurodeploy.runtime.emu import check_spikes, compile_model
+    from neurodeploy.runtime.emu import check_input, compile_model
 
     net = compile_model(model)
-    x = check_spikes(spikes, net.input_shape)
-    N, T = int(x.shape[0]), int(x.shape[-1])
+    x, mode, T = check_input(spikes, net, input_mode, steps)
+    N = int(x.shape[0])
     if labels is not None:
         labels = np.asarray(labels).astype(np.int64).reshape(-1)
         if labels.shape[0] != N:
@@ -180,74 +259,53 @@ def run_model(model, spikes, labels=None, backend: str = "emu", exit_rule="off",
         from neurodeploy.runtime import loihi2
         loihi2.require()
     bar = _progress_bar(N, backend, progress)
-    tmpdir = None
     try:
         if backend == "emu":
-            from neurodeploy.runtime.emu import emulate
-
-            t0 = time.perf_counter()
-            r = emulate(net, x, record=record, progress=lambda n: bar.update(n - bar.n), threads=threads)
-            exit_step, pred = apply_exit_rule(r.spikes, rule)
-            wall = time.perf_counter() - t0
-            mask = torch.arange(T)[None, None, :] < exit_step[:, None, None]
-            step_counts = (r.spikes * mask).numpy().astype(np.uint8)
-            exit_np, pred_np, lava_steps = exit_step.numpy(), pred.numpy(), None
-            recording = r.layers
-            sim_info = {}
+            run = _run_emu(net, x, rule, record, threads, lambda n: bar.update(n - bar.n), path, mode, T)
         else:
-            if path is None:
-                tmpdir = tempfile.mkdtemp(prefix="neurodeploy-run-")
-                path = netx_format.write(model, Path(tmpdir) / "model.net")
-            if backend == "sim":
-                from neurodeploy.runtime.sim import simulate
-
-                r = simulate(path, x, rule, record=record, model=model,
-                             progress=lambda n: bar.update(n - bar.n))
-            else:
-                from neurodeploy.runtime.loihi2 import run_loihi2
-
-                r = run_loihi2(path, x, rule, progress=lambda n: bar.update(n - bar.n), model=model)
-            step_counts = r.spikes.numpy().astype(np.uint8)
-            exit_np, pred_np = np.asarray(r.exit_step), np.asarray(r.prediction)
-            wall, lava_steps, recording = r.wall_time, r.lava_steps, (r if record else None)
-            sim_info = dict(r.info)
+            run = _run_lava(backend, model, net, path, x, rule, record, lambda n: bar.update(n - bar.n), mode, T)
     finally:
         bar.close()
-        if tmpdir is not None:
-            import shutil
-            shutil.rmtree(tmpdir, ignore_errors=True)
-    counts = step_counts.astype(np.int64).sum(axis=2)
+    startup = run.info.get("startup_s")
     return RunResult(backend=backend, exit_rule=str(rule), steps=T,
-                     prediction=pred_np.astype(np.int64), exit_step=exit_np.astype(np.int64),
-                     counts=counts, step_counts=step_counts, wall_time=float(wall),
-                     label=labels, classes=list(classes) if classes else None,
-                     lava_steps=lava_steps, model_path=str(path) if path is not None else None,
+                     prediction=run.prediction.astype(np.int64), exit_step=run.exit_step.astype(np.int64),
+                     counts=run.step_counts.astype(np.int64).sum(axis=2), step_counts=run.step_counts,
+                     wall_time=float(run.wall), label=labels, classes=list(classes) if classes else None,
+                     lava_steps=run.lava_steps, model_path=str(run.path) if run.path is not None else None,
                      meta={"exit_rule": rule.to_dict(), "latency_layers": len(net.layers),
                            "input_shape": list(net.input_shape), "num_classes": net.num_classes,
-                           **({"startup_s": sim_info["startup_s"]} if sim_info.get("startup_s") is not None else {})},
-                     recording=recording)
+                           "input_mode": mode, "output_shape": list(net.output_shape),
+                           "graded_output": bool(net.graded_output),
+                           **({"startup_s": startup} if startup is not None else {})},
+                     recording=run.recording)
 
 
 # ----------------------------------------------------------------------------------- data
 def encode_dataset_for_model(model: netx_format.NetxModel, dataset: str | None = None,
                              split: str = "test", limit: int | None = None, data_dir=None,
-                             seed: int | None = None) -> tuple:
+                             seed: int | None = None, encoding=None, steps: int | None = None) -> tuple:
     """Encode ``split`` of ``dataset`` (default: the card's) as the model card prescribes.
 
     Returns ``(spikes uint8 (N, *model.input_shape, T), labels int64 (N,))``. Images are scaled to
     [0, 1] and encoded with ``make_encoder(card['encoding'])`` for ``card['steps']`` steps; a
-    ``torch.Generator`` seeded with ``seed`` (default: the card's seed, else 0) drives stochastic
-    encoders, which encode the whole set in one call (as training's verification does). A model
-    whose first layer takes a flat vector gets the C-major flattening of (C, H, W).
+    stochastic encoder draws sample i from :func:`neurodeploy.seeding.sample_stream` (``seed``
+    (default: the card's seed, else 0), ``split``, i): the draw of training's metrics, ``report``
+    and ``attack``, whatever ``limit`` or the batch size. A model
+    whose first layer takes a flat vector gets the C-major flattening of (C, H, W). ``encoding``
+    and ``steps`` override (or, for a card-less file, stand in for) the card's.
     """
     from neurodeploy.data import load_dataset
-    from neurodeploy.encoding import make_encoder
+    from neurodeploy.encoding import encode_samples, make_encoder
 
-    card = model.card or {}
+    card = dict(model.card or {})
+    if encoding is not None:
+        card["encoding"] = encoding
+    if steps is not None:
+        card["steps"] = int(steps)
     for key in ("encoding", "steps"):
         if card.get(key) is None:
             raise BadInputError(f"model card lacks '{key}': cannot encode a data set for this model "
-                                f"(export it with `neurodeploy export`)")
+                                f"(give --encoding NAME --steps T, or --input X.npy --steps T)")
     name = dataset or card.get("dataset")
     if not name:
         raise UsageError("no data set given and the model card names none (use --dataset)")
@@ -270,15 +328,69 @@ def encode_dataset_for_model(model: netx_format.NetxModel, dataset: str | None =
     if want != enc_shape and not (len(want) == 1 and want[0] == C * factor * H * W):
         raise BadInputError(f"data set '{name}' encodes to {enc_shape} per step with '{enc.name}', "
                             f"but the model takes {want}")
-    gen = torch.Generator().manual_seed(int(seed))
     N = len(ds.labels)
     out = torch.empty((N, *want, T), dtype=torch.uint8)
-    chunk = N if getattr(enc, "stochastic", False) else 1024
+    chunk = 1024
     with torch.no_grad():
-        for lo in range(0, N, max(1, chunk)):
+        for lo in range(0, N, chunk):
             x = torch.from_numpy(ds.images[lo:lo + chunk]).float() / 255
-            s = enc.encode(x, T, gen)
+            s = encode_samples(enc, x, T, int(seed), range(lo, lo + x.shape[0]), split)
             if not bool(((s == 0) | (s == 1)).all()):
                 raise BadInputError(f"encoding '{enc.name}' did not give 0/1 spikes")
             out[lo:lo + chunk] = s.reshape(s.shape[0], *want, T).to(torch.uint8)
     return out, np.asarray(ds.labels, dtype=np.int64)
+
+
+def inputs_from_file(model: netx_format.NetxModel, input_path, steps: int | None = None, labels_path=None,
+                     input_mode: str | None = None, limit: int | None = None) -> tuple:
+    """``--input X`` for a (card-less) file: ``(x, labels or None, mode, T)``.
+
+    ``x`` is (N, *input_shape, T) per-step values (``spikes``/``a_in``; ``steps`` may cut T) or
+    (N, *input_shape) frames (``bias``; ``steps`` required). ``limit`` keeps the first N samples.
+    """
+    from neurodeploy.data.arrays import LABEL_KEYS, load_array
+    from neurodeploy.runtime.emu import compile_model
+
+    net = compile_model(model)
+    mode = input_mode or net.default_input_mode
+    x = load_array(input_path, "--input")
+    if limit is not None:
+        if int(limit) < 1:
+            raise UsageError(f"--limit must be >= 1, got {limit}")
+        x = x[:int(limit)]
+    if mode != "bias":
+        if x.ndim < 2:
+            raise BadInputError(f"{input_path}: --input: expected (N, {', '.join(map(str, net.input_shape))}, T), "
+                                f"got shape {x.shape}")
+        if steps is not None:
+            if int(steps) < 1 or int(steps) > x.shape[-1]:
+                raise UsageError(f"--steps {steps}: the input holds {x.shape[-1]} steps")
+            x = x[..., :int(steps)]
+        T = int(x.shape[-1])
+    else:
+        if steps is None:
+            raise UsageError("--input-mode bias holds one frame per sample: give --steps T")
+        T = int(steps)
+    labels = None
+    if labels_path is not None:
+        labels = load_array(labels_path, "--labels", LABEL_KEYS).reshape(-1)
+        if limit is not None:
+            labels = labels[:int(limit)]
+        if labels.shape[0] != x.shape[0]:
+            raise BadInputError(f"{labels_path}: --labels: {labels.shape[0]} labels for {x.shape[0]} samples")
+        if not np.issubdtype(labels.dtype, np.integer):
+            raise BadInputError(f"{labels_path}: --labels: must be integer class indices, got {labels.dtype}")
+    return torch.from_numpy(np.ascontiguousarray(x)), labels, mode, T
+
+
+def save_output(result: RunResult, path) -> Path:
+    """Write the output layer's spikes or graded values (N, *output_shape, T) to ``path`` (.npy), atomically."""
+    from neurodeploy.atomic import write_with
+
+    values = result.output_values()
+
+    def write(tmp):
+        with open(tmp, "wb") as f:         # a file object: np.save would append ".npy" to the temp name
+            np.save(f, values)
+
+    return write_with(path, write)

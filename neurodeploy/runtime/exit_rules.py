@@ -1,6 +1,6 @@
 """Early-exit rules on cumulative output spike counts (pure numpy / torch, no Lava).
 
-A rule is written ``margin:M[,min=S]``, ``confidence:P[,min=S]`` or ``off`` (REFERENCE §3).
+A rule is written ``margin:M[,min=S]``, ``confidence:P[,min=S]`` or ``off`` (docs/steps.md).
 At output step t (0-based) let ``c = sum_{t' <= t} counts[:, t']`` be the cumulative spike count
 of every class, and ``n = t + 1`` the number of steps used so far.
 
@@ -110,8 +110,8 @@ class ExitRule:
                 return cum[:, 0] >= self.margin
             top2 = np.sort(cum, axis=1)[:, -2:]
             return (top2[:, 1] - top2[:, 0]) >= self.margin
-        table = _exp_table(int(cum.max(initial=0) - cum.min(initial=0)))
-        d = cum.max(axis=1, keepdims=True) - cum
+        table = _exp_table(min(EXP_ZERO, int(cum.max(initial=0) - cum.min(initial=0))))
+        d = np.minimum(cum.max(axis=1, keepdims=True) - cum, len(table) - 1)
         e = table[d]
         total = e[:, 0].copy()
         for j in range(1, e.shape[1]):
@@ -130,8 +130,8 @@ class ExitRule:
             top2 = torch.topk(cum, 2, dim=1).values
             return (top2[:, 0] - top2[:, 1]) >= self.margin
         span = int((cum.max() - cum.min()).item()) if cum.numel() else 0
-        table = torch.from_numpy(_exp_table(span)).to(cum.device)
-        d = cum.max(dim=1, keepdim=True).values - cum
+        table = torch.from_numpy(_exp_table(min(EXP_ZERO, span))).to(cum.device)
+        d = (cum.max(dim=1, keepdim=True).values - cum).clamp_max(len(table) - 1)
         e = table[d]
         total = e[:, 0].clone()
         for j in range(1, e.shape[1]):
@@ -140,6 +140,7 @@ class ExitRule:
 
 
 _EXP_CACHE: dict = {}
+EXP_ZERO = 1100   # exp(-d) is exactly 0.0 in float64 for d >= 746: larger gaps (graded outputs) share it
 
 
 def _exp_table(span: int) -> np.ndarray:

@@ -55,6 +55,14 @@ def missing() -> str | None:
     return None
 
 
+def reset_interval(steps: int) -> int:
+    """R: the Lava steps one sample of T steps occupies on the chip (a power of two >= T)."""
+    r = 1
+    while r < int(steps):
+        r *= 2
+    return r
+
+
 def available() -> bool:
     return missing() is None
 
@@ -87,7 +95,7 @@ def run_loihi2(path, spikes, exit_rule="off", progress=None, model=None):
     x = check_spikes(spikes, emu_net.input_shape)
     N, T = int(x.shape[0]), int(x.shape[-1])
     L, C = len(emu_net.layers), emu_net.num_classes
-    R = 1 << max(0, (T - 1).bit_length())
+    R = reset_interval(T)
     t0 = time.perf_counter()
     xl = lava_input_order(emu_net, x)                            # (N, T, F)
     stream = np.zeros((N * R + L + 1, xl.shape[2]), dtype=np.int32)

@@ -38,7 +38,7 @@ import numpy as np
 import torch
 
 from neurodeploy import netx as netx_format
-from neurodeploy.runtime.emu import EmuNet, check_spikes, compile_model
+from neurodeploy.runtime.emu import EmuNet, check_input, compile_model
 from neurodeploy.runtime.exit_rules import ExitRule
 
 
@@ -63,18 +63,23 @@ class SimResult:
     info: dict = field(default_factory=dict)
 
 
-def lava_input_order(net: EmuNet, x: torch.Tensor) -> np.ndarray:
-    """(N, *input_shape, T) uint8 -> (N, T, F) in the order of NetX's input port.
+def lava_input_order(net: EmuNet, x: torch.Tensor, port_shape: tuple | None = None) -> np.ndarray:
+    """(N, *input_shape, T) -> (N, T, F) int32 in the order of the Lava port fed.
 
-    A first conv layer takes Lava's (W, H, C); a first dense layer takes the C-major flattening
-    of (C, H, W), the same as ``torch.flatten`` (what the emulator uses).
+    A 3-d port (a first conv layer, an input neuron of a (C, H, W) input) takes Lava's (W, H, C);
+    a flat port (a first dense layer) the C-major flattening of (C, H, W), the same as
+    ``torch.flatten`` (what the emulator uses). Bias frames (N, *input_shape) give (N, 1, F).
     """
+    if port_shape is None:
+        port_shape = (0, 0, 0) if net.layers[0].kind == "conv" else (0,)
+    if x.ndim == len(net.input_shape) + 1:                # bias frames: one "step"
+        x = x.unsqueeze(-1)
     N, T = x.shape[0], x.shape[-1]
-    if net.layers[0].kind == "conv":
+    if len(port_shape) == 3 and x.ndim == 5:
         xt = x.permute(0, 4, 3, 2, 1)                  # (N, T, W, H, C)
     else:
         xt = x.permute(0, x.ndim - 1, *range(1, x.ndim - 1))
-    return np.ascontiguousarray(xt.reshape(N, T, -1).numpy())
+    return np.ascontiguousarray(xt.reshape(N, T, -1).numpy().astype(np.int32))
 
 
 def _lava_shape_to_torch(a: np.ndarray, shape: tuple) -> np.ndarray:
@@ -86,30 +91,101 @@ def _lava_shape_to_torch(a: np.ndarray, shape: tuple) -> np.ndarray:
     return a.reshape(N, *shape)
 
 
-def simulate(path, spikes, exit_rule="off", record: bool = False, progress=None,
-             model: netx_format.NetxModel | None = None) -> SimResult:
-    """Run ``spikes`` (N, *input_shape, T) of 0/1 through the NetX file ``path`` on Lava.
+def _state_vars(layer) -> list:
+    """Every Var of a NetX block that carries state from one step to the next (reset per sample)."""
+    out = []
+    neuron = layer.neuron
+    for name in ("u", "v", "sigma", "act", "residue", "error"):
+        if hasattr(neuron, name):
+            out.append(getattr(neuron, name))
+    for syn_name in ("synapse", "synapse_rec"):
+        syn = getattr(layer, syn_name, None)
+        if syn is not None:
+            out.append(syn.a_buff if hasattr(syn, "a_buff") else syn.a_buf)
+    return out
 
-    ``exit_rule``: an :class:`ExitRule` or its text. ``progress``: optional callable receiving
-    the number of finished samples (called from a watcher thread). Always stops the runtime.
+
+def fixed_pt_run_config():
+    """A RunConfig that picks every process's ``fixed_pt`` model directly (sub-process models for
+    hierarchical blocks): what lava-dl's own NetX tests do, since ``Loihi2SimCfg`` refuses input blocks."""
+    from lava.magma.core.model.sub.model import AbstractSubProcessModel
+    from lava.magma.core.run_configs import RunConfig
+
+    class FixedPtCfg(RunConfig):
+        def __init__(self):
+            super().__init__(custom_sync_domains=None)
+
+        def select(self, proc, proc_models):
+            subs = [m for m in proc_models if issubclass(m, AbstractSubProcessModel)]
+            if subs:
+                return subs[0]
+            fixed = [m for m in proc_models if "fixed_pt" in getattr(m, "tags", [])]
+            if not fixed:
+                raise AssertionError(f"no fixed_pt model for {type(proc).__name__}")
+            return fixed[0]
+
+    return FixedPtCfg()
+
+
+@dataclass
+class _Plan:
+    """What one simulation needs: the compiled emulator view, sizes and the input as Lava sees it."""
+
+    net_emu: EmuNet
+    x: torch.Tensor
+    mode: str
+    N: int
+    T: int
+    L: int
+    C: int
+
+
+def _plan(model, spikes, input_mode, steps) -> _Plan:
+    net_emu = compile_model(model)
+    x, mode, T = check_input(spikes, net_emu, input_mode, steps)
+    return _Plan(net_emu, x, mode, int(x.shape[0]), T, len(net_emu.layers), net_emu.num_classes)
+
+
+def _build_network(path: Path, plan: _Plan):
+    """NetX's Network; with an input neuron fed ``spikes``, that neuron is skipped (``skip_layers``)."""
+    from lava.lib.dl import netx
+
+    skip = 1 if (plan.net_emu.input_layer is not None and plan.mode == "spikes") else 0
+    try:
+        with contextlib.redirect_stdout(sys.stderr):   # NetX prints weight-clipping warnings
+            net = netx.hdf5.Network(net_config=str(path), skip_layers=skip)
+    except Exception as e:  # NetX raises assorted errors on files it cannot build
+        raise netx_format.NetxFormatError(f"{path}: Lava NetX cannot build the network ({e})") from None
+    has_input = plan.net_emu.input_layer is not None and not skip
+    if len(net.layers) != plan.L + int(has_input):
+        raise netx_format.NetxFormatError(f"{path}: NetX built {len(net.layers)} layers, expected {plan.L}")
+    return net, (net.layers[0] if has_input else None), list(net.layers[int(has_input):])
+
+
+def simulate(path, spikes, exit_rule="off", record: bool = False, progress=None,
+             model: netx_format.NetxModel | None = None, input_mode: str | None = None,
+             steps: int | None = None) -> SimResult:
+    """Run ``spikes`` (N, *input_shape, T) through the NetX file ``path`` on Lava.
+
+    ``input_mode``/``steps``: as in :func:`neurodeploy.runtime.emu.check_input` (default: spikes,
+    or ``a_in`` for a file whose first layer has its own neuron). ``exit_rule``: an
+    :class:`ExitRule` or its text. ``progress``: optional callable receiving the number of finished
+    samples (called from a watcher thread). Always stops the runtime.
     """
     path = Path(path)
     model = model or netx_format.read(path)
-    net_emu = compile_model(model)
     rule = ExitRule.parse(exit_rule)
-    x = check_spikes(spikes, net_emu.input_shape)
-    N, T = int(x.shape[0]), int(x.shape[-1])
-    L = len(net_emu.layers)
-    C = net_emu.num_classes
+    plan = _plan(model, spikes, input_mode, steps)
+    N, T, L, C = plan.N, plan.T, plan.L, plan.C
+    out_dtype = torch.int64 if plan.net_emu.graded_output else torch.uint8
     t0 = time.perf_counter()
     if N == 0:
-        return SimResult(torch.zeros((0, C, T), dtype=torch.uint8), np.zeros(0, np.int64),
+        return SimResult(torch.zeros((0, C, T), dtype=out_dtype), np.zeros(0, np.int64),
                          np.zeros(0, np.int64), 0, 0.0, [] if record else None, [] if record else None)
 
     from neurodeploy._lava_compat import import_slayer
 
     import_slayer()                       # quietly: it prints a notice on stdout
-    from lava.lib.dl import netx
     from lava.magma.core.run_conditions import RunSteps
     from lava.magma.core.run_configs import Loihi2SimCfg
 
@@ -120,49 +196,44 @@ def simulate(path, spikes, exit_rule="off", record: bool = False, progress=None,
     stop_watch = threading.Event()
     watcher = None
     try:
-        xl = lava_input_order(net_emu, x)
+        net, in_block, blocks = _build_network(path, plan)
+        port = in_block.neuron.a_in if in_block is not None else net.inp
+        xl = lava_input_order(plan.net_emu, plan.x, tuple(port.shape))
         F = xl.shape[2]
-        np.memmap(os.path.join(workdir, "x.u8"), dtype=np.uint8, mode="w+", shape=(N, T, F))[:] = xl
-        del xl
-        counts = np.memmap(os.path.join(workdir, "counts.u8"), dtype=np.uint8, mode="w+", shape=(N, T, C))
+        if int(np.prod(port.shape)) != F:
+            raise netx_format.NetxFormatError(f"{path}: NetX input port {tuple(port.shape)} does not hold {F} values")
+        np.memmap(os.path.join(workdir, "x.i32"), dtype=np.int32, mode="w+", shape=xl.shape)[:] = xl
+        counts = np.memmap(os.path.join(workdir, "counts.i32"), dtype=np.int32, mode="w+", shape=(N, T, C))
         result = np.memmap(os.path.join(workdir, "result.i64"), dtype=np.int64, mode="w+", shape=(N, 2))
         status = np.memmap(os.path.join(workdir, "status.i64"), dtype=np.int64, mode="w+", shape=(4,))
-        sizes = [l.neurons for l in net_emu.layers]
+        sizes = [l.neurons for l in plan.net_emu.layers]
         if record:
             layer_steps = np.memmap(os.path.join(workdir, "layer_steps.i32"), dtype=np.int32,
                                     mode="w+", shape=(N, T, L))
             layer_neurons = np.memmap(os.path.join(workdir, "layer_neurons.i32"), dtype=np.int32,
                                       mode="w+", shape=(N, int(sum(sizes))))
 
-        try:
-            with contextlib.redirect_stdout(sys.stderr):   # NetX prints weight-clipping warnings
-                net = netx.hdf5.Network(net_config=str(path))
-        except Exception as e:  # NetX raises assorted errors on files it cannot build
-            raise netx_format.NetxFormatError(f"{path}: Lava NetX cannot build the network ({e})") from None
-        if len(net.layers) != L:
-            raise netx_format.NetxFormatError(f"{path}: NetX built {len(net.layers)} layers, expected {L}")
-
-        refs, rec_ports = [], []
-        for layer in net.layers:
-            syn = layer.synapse
-            buf = syn.a_buff if hasattr(syn, "a_buff") else syn.a_buf
-            refs += [layer.neuron.u, layer.neuron.v, buf]
-            rec_ports.append(layer.out)
-        in_shape = tuple(net.inp.shape)
-        if int(np.prod(in_shape)) != F:
-            raise netx_format.NetxFormatError(f"{path}: NetX input port {in_shape} does not hold {F} values")
-        driver = SampleDriver(in_shape=in_shape, num_classes=C, num_samples=N, num_steps=T,
+        refs = [var for layer in blocks for var in _state_vars(layer)]
+        bias_ref = -1
+        if in_block is not None:
+            refs += _state_vars(in_block)
+            if plan.mode == "bias":
+                bias_ref = len(refs)
+                refs.append(in_block.neuron.bias_mant)
+                in_block.neuron.bias_mant.init = xl[0, 0].reshape(in_block.neuron.bias_mant.shape)
+        rec_ports = [layer.out for layer in blocks]
+        driver = SampleDriver(in_shape=tuple(port.shape), num_classes=C, num_samples=N, num_steps=T,
                               latency=L, rule=rule.to_dict(), workdir=workdir,
                               ref_shapes=[r.shape for r in refs],
-                              rec_shapes=[p.shape for p in rec_ports] if record else [])
-        driver.s_out.connect(net.inp)
+                              rec_shapes=[p.shape for p in rec_ports] if record else [], bias_ref=bias_ref)
+        driver.s_out.connect(port)
         out = net.out if len(net.out.shape) == 1 else net.out.flatten()
         out.connect(driver.a_in)
         for i, var in enumerate(refs):
             getattr(driver, f"ref_{i}").connect_var(var)
         if record:
-            for k, port in enumerate(rec_ports):
-                port.connect(getattr(driver, f"rec_{k}"))
+            for k, p in enumerate(rec_ports):
+                p.connect(getattr(driver, f"rec_{k}"))
 
         if progress is not None:
             def watch():
@@ -175,7 +246,7 @@ def simulate(path, spikes, exit_rule="off", record: bool = False, progress=None,
             watcher = threading.Thread(target=watch, daemon=True)
             watcher.start()
 
-        cfg = Loihi2SimCfg(select_tag="fixed_pt")
+        cfg = fixed_pt_run_config() if in_block is not None else Loihi2SimCfg(select_tag="fixed_pt")
         budget = N * (T + L) + 2
         rounds = 0
         while int(status[0]) < N:
@@ -189,7 +260,7 @@ def simulate(path, spikes, exit_rule="off", record: bool = False, progress=None,
         stop_watch.set()
         if progress is not None:
             progress(int(status[0]))
-        out_counts = torch.from_numpy(np.array(counts)).permute(0, 2, 1).contiguous()
+        out_counts = torch.from_numpy(np.array(counts)).permute(0, 2, 1).contiguous().to(out_dtype)
         res = np.array(result)
         sim = SimResult(spikes=out_counts, prediction=res[:, 0].copy(), exit_step=res[:, 1].copy(),
                         lava_steps=int(status[1]), wall_time=wall,
@@ -201,7 +272,7 @@ def simulate(path, spikes, exit_rule="off", record: bool = False, progress=None,
             ln = np.array(layer_neurons).astype(np.int64)
             offs = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
             sim.layer_steps = [ls[:, :, k] for k in range(L)]
-            sim.layer_neurons = [_lava_shape_to_torch(ln[:, offs[k]:offs[k + 1]], net_emu.layers[k].out_shape)
+            sim.layer_neurons = [_lava_shape_to_torch(ln[:, offs[k]:offs[k + 1]], plan.net_emu.layers[k].out_shape)
                                  for k in range(L)]
         return sim
     finally:

@@ -5,7 +5,7 @@
 * ``pgd:ε,K``         K steps of size 2.5ε/K from a uniform start, projected to ‖x'−x‖∞ ≤ ε
 
 Gradients of spiking models flow through the encoder's straight-through surrogate, the one
-that does not mask (REFERENCE §2).
+that does not mask (docs/attacks.md).
 """
 from __future__ import annotations
 

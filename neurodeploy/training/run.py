@@ -15,10 +15,12 @@ from tqdm.auto import tqdm
 from neurodeploy.atomic import write_json, write_with
 from neurodeploy.data import load_dataset
 from neurodeploy.data.augment import Augment, augment
+from neurodeploy.encoding import encode_samples
 from neurodeploy.errors import BadInputError, UsageError
 from neurodeploy.files import read_json
 from neurodeploy.models.classifier import SpikingClassifier
 from neurodeploy.runfolder import CHECKPOINT, build_classifier, checkpoint_state, load_weights
+from neurodeploy.seeding import derive, stream
 from neurodeploy.training.config import TrainConfig
 from neurodeploy.training.losses import accuracy_per_step, loss_fn
 from neurodeploy.training.perturb import mppd_penalty, parse_adv, parse_noise, perturb_batch
@@ -37,9 +39,10 @@ def evaluate(clf, images: np.ndarray, labels: np.ndarray, batch_size: int = 500)
     for i in range(0, len(labels), batch_size):
         x = _to_float(images[i:i + batch_size])
         y = torch.from_numpy(labels[i:i + batch_size])
-        if isinstance(clf, SpikingClassifier):
-            clf.generator = torch.Generator().manual_seed(clf.seed + 7919 + i)
-        cum = clf.cumulative(x)
+        if isinstance(clf, SpikingClassifier):  # each test image's own draw (neurodeploy.seeding)
+            cum = clf.net(encode_samples(clf.encoder, x, clf.steps, clf.seed, range(i, i + len(y)))).cumsum(-1)
+        else:
+            cum = clf.cumulative(x)
         c = accuracy_per_step(cum, y)
         correct = c if correct is None else correct + c
     per_step = (correct.double() / len(labels)).tolist()
@@ -63,8 +66,8 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False, data_dir=None, progre
             raise UsageError(f"{out / 'config.json'}: resume needs the same settings as the run")
     out.mkdir(parents=True, exist_ok=True)
 
-    torch.manual_seed(cfg.seed)
-    np.random.seed(cfg.seed)
+    torch.manual_seed(derive(cfg.seed, "train/init"))
+    np.random.seed(derive(cfg.seed, "train/init") % (1 << 32))
     clf = build_classifier(cfg)
     opt = torch.optim.Adam(clf.net.parameters(), lr=cfg.lr)
     sched = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(cfg.epochs, 1))
@@ -96,7 +99,7 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False, data_dir=None, progre
     for epoch in range(start, last):
         t0 = time.time()
         clf.train()
-        order = torch.randperm(len(train_ds), generator=torch.Generator().manual_seed(cfg.seed * 1000 + epoch))
+        order = torch.randperm(len(train_ds), generator=stream(cfg.seed, "train/order", epoch))
         total, correct, loss_sum = 0, 0, 0.0
         bar = tqdm(range(0, len(order), cfg.batch_size), desc=f"epoch {epoch + 1}/{cfg.epochs}",
                    disable=not show, leave=False)
@@ -104,9 +107,9 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False, data_dir=None, progre
             idx = order[i:i + cfg.batch_size].numpy()
             x, y = _to_float(train_ds.images[idx]), torch.from_numpy(train_ds.labels[idx])
             if aug.active:  # seeded per (seed, epoch, batch): a resumed run sees the same images
-                x = augment(x, aug, torch.Generator().manual_seed(cfg.seed * 1_000_033 + epoch * 10_009 + b + 1))
+                x = augment(x, aug, stream(cfg.seed, "train/augment", epoch, b))
             if isinstance(clf, SpikingClassifier):
-                clf.generator = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch * 10_007 + b)
+                clf.generator = stream(cfg.seed, "train/encode", epoch, b)
             if cfg.mppd is not None:
                 x_pert = perturb_batch(clf, x, y, noise if (noise or adv) else 8 / 255, adv, lossf)
                 loss, cum = mppd_penalty(clf, x, x_pert, y, lossf, cfg.mppd)

@@ -119,3 +119,21 @@ def test_compile_rejects_what_netx_cannot_connect():
                                netx.DenseLayer((rng.integers(-5, 5, (3, 8)) * 2).astype(np.float32), n)])
     with pytest.raises(netx.NetxFormatError, match="flatten"):
         compile_model(m)
+
+
+def test_exit_in_the_emulator_equals_exit_applied_afterwards():
+    """Samples leave the batch when they exit; what they produced up to then is unchanged."""
+    from neurodeploy.runtime.exit_rules import apply_exit_rule
+
+    m = conv_model(bias=True)
+    x = random_spikes((23, 2, 9, 7), 10, 0.3, seed=4)
+    full = emulate(m, x, record=True)
+    for rule in ("margin:1,min=2", "confidence:0.6"):
+        exit_step, pred = apply_exit_rule(full.spikes, rule)
+        assert 0 < int((exit_step < 10).sum()) < 23            # some exit early, some not
+        r = emulate(m, x, record=True, exit_rule=rule, batch_size=7)
+        assert torch.equal(r.exit_step, exit_step) and torch.equal(r.prediction, pred)
+        keep = (torch.arange(10)[None, :] < exit_step[:, None]).to(torch.uint8)
+        assert torch.equal(r.spikes, full.spikes * keep[:, None, :])
+        for a, b in zip(r.layers, full.layers):
+            assert torch.equal(a, b * keep.view(23, *([1] * (b.ndim - 2)), 10))

@@ -15,8 +15,10 @@ sample would still have needed are never simulated. After the last sample it req
 Data go in and out through memory-mapped files in a work folder (Lava's ``Var.get``/``set``
 move arrays one element per message, far too slow for result tables):
 
-* ``x.u8``        uint8 (N, T, F): input spikes, F in the order of the network's input port
-* ``counts.u8``   uint8 (N, T, C): output spikes per step (rows beyond the exit step stay 0)
+* ``x.i32``       int32 (N, T, F): input per step (spikes, graded values or a_in), F in the order
+                  of the port it feeds; input mode ``bias``: (N, 1, F), the frame written into the
+                  input neuron's ``bias_mant`` (RefPort ``bias_ref``) before each sample
+* ``counts.i32``  int32 (N, T, C): output spikes or graded values per step (0 beyond the exit step)
 * ``result.i64``  int64 (N, 2):    prediction, exit step
 * ``status.i64``  int64 (4,):      samples finished, Lava steps run, resets done, reserved
 * with recording, ``layer_steps.i32`` int32 (N, T, nL): spikes per layer and input step and
@@ -55,7 +57,7 @@ class SampleDriver(AbstractProcess):
     """
 
     def __init__(self, *, in_shape, num_classes, num_samples, num_steps, latency, rule,
-                 workdir, ref_shapes=(), rec_shapes=(), **kwargs):
+                 workdir, ref_shapes=(), rec_shapes=(), bias_ref=-1, **kwargs):
         ref_shapes = [tuple(int(x) for x in s) for s in ref_shapes]
         rec_shapes = [tuple(int(x) for x in s) for s in rec_shapes]
         if len(ref_shapes) > MAX_REFS or len(rec_shapes) > MAX_LAYERS:
@@ -63,7 +65,7 @@ class SampleDriver(AbstractProcess):
         super().__init__(in_shape=tuple(in_shape), num_classes=int(num_classes),
                          num_samples=int(num_samples), num_steps=int(num_steps),
                          latency=int(latency), rule=dict(rule), workdir=str(workdir),
-                         ref_shapes=ref_shapes, rec_shapes=rec_shapes, **kwargs)
+                         ref_shapes=ref_shapes, rec_shapes=rec_shapes, bias_ref=int(bias_ref), **kwargs)
         self.s_out = OutPort(shape=tuple(in_shape))
         self.a_in = InPort(shape=(int(num_classes),))
         for i in range(MAX_REFS):
@@ -103,9 +105,10 @@ class PySampleDriverModel(PyLoihiProcessModel):
         self.rule_off = self.rule.is_off
         wd = p["workdir"]
         F = int(np.prod(self.in_shape))
-        self.x = np.memmap(os.path.join(wd, "x.u8"), dtype=np.uint8, mode="r",
-                           shape=(self.N, self.T, F))
-        self.counts = np.memmap(os.path.join(wd, "counts.u8"), dtype=np.uint8, mode="r+",
+        self.bias_ref = int(p["bias_ref"])
+        self.x = np.memmap(os.path.join(wd, "x.i32"), dtype=np.int32, mode="r",
+                           shape=(self.N, 1 if self.bias_ref >= 0 else self.T, F))
+        self.counts = np.memmap(os.path.join(wd, "counts.i32"), dtype=np.int32, mode="r+",
                                 shape=(self.N, self.T, self.C))
         self.result = np.memmap(os.path.join(wd, "result.i64"), dtype=np.int64, mode="r+",
                                 shape=(self.N, 2))
@@ -148,7 +151,7 @@ class PySampleDriverModel(PyLoihiProcessModel):
             return
         self.lam += 1
         lam, j = self.lam, self.j
-        if lam <= self.T:
+        if lam <= self.T and self.bias_ref < 0:
             self.s_out.send(self.x[j, lam - 1].reshape(self.in_shape))
         else:
             self.s_out.send(self.zero_in)
@@ -190,7 +193,9 @@ class PySampleDriverModel(PyLoihiProcessModel):
         return self.reset_pending
 
     def run_post_mgmt(self):
-        for ref, z in zip(self.refs, self.zeros):
+        for i, (ref, z) in enumerate(zip(self.refs, self.zeros)):
+            if i == self.bias_ref and not self.all_done:
+                z = self.x[self.j, 0].reshape(z.shape)    # the next sample's frame as bias_mant
             ref.write(z)
         for ref in self.refs:
             ref.wait()                 # a read: the writes above have landed
