@@ -1,5 +1,12 @@
 """neurodeploy: spiking neural networks from training to neuromorphic hardware."""
-from neurodeploy import _lava_compat
+import os as _os
+
+# OpenMP threads that spin while they wait make torch 10-100x slower beside a busy process (see
+# neurodeploy.threads); libgomp reads this once, when torch loads, so it is set before any import.
+if "OMP_WAIT_POLICY" not in _os.environ and "GOMP_SPINCOUNT" not in _os.environ:
+    _os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+
+from neurodeploy import _lava_compat  # noqa: E402
 
 _lava_compat.install()
 

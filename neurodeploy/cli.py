@@ -27,9 +27,15 @@ def friendly_errors(fn):
 
 @click.group()
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.option("--threads", default=None, metavar="N|auto",
+              help="torch threads (default: NEURODEPLOY_THREADS, else auto = usable cores not busy elsewhere).")
 @click.version_option(package_name="neurodeploy", prog_name="neurodeploy")
-def main(debug):
+@friendly_errors
+def main(debug, threads):
     """neurodeploy: spiking neural networks from training to neuromorphic hardware."""
+    from neurodeploy.threads import configure_threads
+
+    configure_threads(threads)
 
 
 # Commands are added below, one block per verb. Keep each block thin: the work lives in the package.
@@ -85,10 +91,11 @@ def data_fetch(name, data_dir, mirror):
 @click.option("--resume", is_flag=True, help="Continue from the run folder's checkpoint.")
 @click.option("--init-from", default=None, type=click.Path(file_okay=False),
               help="Start from this run's weights (fine-tuning, e.g. adversarial).")
+@click.option("--augment", default=None, help="none | cropP | flip | cropP+flip (default: the data set's; cifar10 crop4+flip).")
 @DATA_DIR
 @friendly_errors
 def train(dataset, model, encoding, steps, epochs, seed, out_dir, ann, loss, noise, adv, mppd, batch_size, lr,
-          limit, test_limit, resume, init_from, data_dir):
+          limit, test_limit, resume, init_from, augment, data_dir):
     """Train an SNN (or its ANN twin) into run folder OUT."""
     from neurodeploy.encoding import make_encoder
     from neurodeploy.training.config import TrainConfig
@@ -96,7 +103,7 @@ def train(dataset, model, encoding, steps, epochs, seed, out_dir, ann, loss, noi
 
     cfg = TrainConfig(dataset=dataset, model=model, encoding=make_encoder(encoding).config(), steps=steps,
                       epochs=epochs, seed=seed, ann=ann, loss=loss, noise=noise, adv=adv, mppd=mppd, batch_size=batch_size,
-                      lr=lr, limit=limit, test_limit=test_limit, init_from=init_from)
+                      lr=lr, limit=limit, test_limit=test_limit, init_from=init_from, augment=augment)
     m = train_run(cfg, out_dir, resume=resume, data_dir=data_dir)
     last = m["epochs"][-1] if m["epochs"] else {}
     acc = last.get("test_accuracy")

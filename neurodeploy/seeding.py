@@ -11,6 +11,7 @@ purposes in use (a new kind of randomness gets a new name, not a new constant):
                                ``export``'s verification and ``attack``'s clean decision
 ``train/order``, epoch         the training-set permutation of one epoch
 ``train/encode``, epoch, batch a stochastic encoder's draw for one training batch
+``train/augment``, epoch, batch the crop/flip draw for one training batch (data.augment)
 ``train/init``                 weight initialisation (the global torch/numpy seed)
 ``attack/<member>`` …          the randomness of one attack of the suite (restarts, EOT, …)
 ============================  =============================================================

@@ -33,12 +33,13 @@ class DatasetSpec:
     shape: tuple
     classes: tuple
     kind: str  # "idx" | "cifar"
+    augment: str = "none"  # training augmentation unless --augment says otherwise (neurodeploy.data.augment)
 
 
 SPECS = {
     "mnist": DatasetSpec("mnist", "mnist", (1, 28, 28), tuple(MNIST_CLASSES), "idx"),
     "fashion-mnist": DatasetSpec("fashion-mnist", "fashion-mnist", (1, 28, 28), tuple(FASHION_CLASSES), "idx"),
-    "cifar10": DatasetSpec("cifar10", "cifar-10-batches-py", (3, 32, 32), tuple(cifar.CLASSES), "cifar"),
+    "cifar10": DatasetSpec("cifar10", "cifar-10-batches-py", (3, 32, 32), tuple(cifar.CLASSES), "cifar", "crop4+flip"),
 }
 ALIASES = {"fmnist": "fashion-mnist", "fashion_mnist": "fashion-mnist", "cifar-10": "cifar10"}
 

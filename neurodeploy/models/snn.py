@@ -19,6 +19,7 @@ from dataclasses import dataclass, asdict
 import torch
 
 from neurodeploy.models.architectures import Conv, Flatten, architecture, shapes
+from neurodeploy.models.cuba_fast import make_fast
 
 
 @dataclass
@@ -67,6 +68,9 @@ class SpikingNet(torch.nn.Module):
                                                       delay_shift=False))
             shape = out_shape
         self.blocks = torch.nn.ModuleList(blocks)
+        for block in self.blocks:  # NEURODEPLOY_DYNAMICS=fast|stock: same numbers, see cuba_fast
+            if getattr(block, "neuron", None) is not None:
+                make_fast(block.neuron)
         with torch.no_grad():  # SLAYER neurons learn their shape on the first call; export needs it
             self.forward(torch.zeros(1, *self.input_shape, 2))
 

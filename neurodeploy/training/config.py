@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 
 from neurodeploy.data import spec
+from neurodeploy.data.augment import Augment
 from neurodeploy.encoding import make_encoder
 from neurodeploy.errors import BadInputError, UsageError
 from neurodeploy.models.snn import NeuronConfig
@@ -34,9 +35,13 @@ class TrainConfig:
     neuron: dict = field(default_factory=lambda: asdict(NeuronConfig()))
     weight_scale: float = 2.0
     init_from: str | None = None  # run folder whose weights start this run (fine-tuning), shape-checked
+    augment: str | None = None  # none | cropP | flip | cropP+flip; None: the data set's default (validate fills it in)
 
     def validate(self) -> "TrainConfig":
-        spec(self.dataset)
+        ds = spec(self.dataset)
+        if self.augment is None:
+            self.augment = ds.augment
+        self.augment = str(Augment.parse(self.augment))
         make_encoder(self.encoding)
         if self.loss not in LOSSES:
             raise UsageError(f"unknown loss '{self.loss}' (known: {', '.join(LOSSES)})")

@@ -14,6 +14,7 @@ from tqdm.auto import tqdm
 
 from neurodeploy.atomic import write_json, write_with
 from neurodeploy.data import load_dataset
+from neurodeploy.data.augment import Augment, augment
 from neurodeploy.encoding import encode_samples
 from neurodeploy.errors import BadInputError, UsageError
 from neurodeploy.files import read_json
@@ -60,7 +61,7 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False, data_dir=None, progre
     if resume:
         if not ckpt_path.exists():
             raise BadInputError(f"{ckpt_path}: nothing to resume (no checkpoint)")
-        saved = TrainConfig.from_dict(read_json(out / "config.json"), str(out / "config.json"))
+        saved = TrainConfig.from_dict(read_json(out / "config.json"), str(out / "config.json")).validate()
         if asdict(saved) != asdict(cfg):
             raise UsageError(f"{out / 'config.json'}: resume needs the same settings as the run")
     out.mkdir(parents=True, exist_ok=True)
@@ -91,6 +92,7 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False, data_dir=None, progre
     write_json(out / "config.json", {**asdict(cfg), "versions": versions()})
     lossf = loss_fn(cfg.loss)
     noise, adv = parse_noise(cfg.noise), parse_adv(cfg.adv)
+    aug = Augment.parse(cfg.augment)
     show = sys.stderr.isatty() if progress is None else progress
 
     last = cfg.epochs if stop_after is None else min(cfg.epochs, stop_after)
@@ -104,6 +106,8 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False, data_dir=None, progre
         for b, i in enumerate(bar):
             idx = order[i:i + cfg.batch_size].numpy()
             x, y = _to_float(train_ds.images[idx]), torch.from_numpy(train_ds.labels[idx])
+            if aug.active:  # seeded per (seed, epoch, batch): a resumed run sees the same images
+                x = augment(x, aug, stream(cfg.seed, "train/augment", epoch, b))
             if isinstance(clf, SpikingClassifier):
                 clf.generator = stream(cfg.seed, "train/encode", epoch, b)
             if cfg.mppd is not None:
