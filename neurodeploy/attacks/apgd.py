@@ -62,7 +62,7 @@ def apgd(target: Target, x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor, cf
     x_out = x.clone()
     broken = ~target.correct(x, y, idx)
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(cfg.seed) * 1_000_033 + 5)
+        torch.manual_seed((int(cfg.seed) * 1_000_033 + 5) % (1 << 63))
         for _ in range(cfg.restarts):
             act = (~broken).nonzero().squeeze(1)
             if act.numel() == 0 or cfg.eps == 0:

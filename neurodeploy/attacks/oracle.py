@@ -42,7 +42,7 @@ class Oracle:
         return max(1, int(self.eot)) if self.source.stochastic else 1
 
     def generator(self, k: int) -> torch.Generator:
-        return torch.Generator().manual_seed(int(self.seed) * 7_368_787 + self.calls * 1_009 + k + 1)
+        return torch.Generator().manual_seed((int(self.seed) * 7_368_787 + self.calls * 1_009 + k + 1) % (1 << 63))
 
     def exact_for(self, target: Target) -> bool:
         """True when the first draw's output *is* ``target``'s decision (same model, deterministic)."""

@@ -49,7 +49,7 @@ def square(target: Target, x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor, 
     x_out = x.clone()
     broken = ~target.correct(x, y, idx)
     with torch.random.fork_rng(devices=[]), torch.no_grad():
-        torch.manual_seed(int(cfg.seed) * 1_000_037 + 11)
+        torch.manual_seed((int(cfg.seed) * 1_000_037 + 11) % (1 << 63))
         for _ in range(cfg.restarts):
             act = (~broken).nonzero().squeeze(1)
             if act.numel() == 0 or cfg.eps == 0:

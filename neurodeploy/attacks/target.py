@@ -24,7 +24,7 @@ EVAL_BATCH = 1000
 
 def eval_generator(seed: int, index: int) -> torch.Generator:
     """The generator of sample ``index``'s evaluation draw (the same on the trained and deployed model)."""
-    return torch.Generator().manual_seed(int(seed) * 1_000_003 + 7_919 + int(index))
+    return torch.Generator().manual_seed((int(seed) * 1_000_003 + 7_919 + int(index)) % (1 << 63))
 
 
 def eval_spikes(encoder, x: torch.Tensor, steps: int, idx: torch.Tensor, seed: int) -> torch.Tensor:

@@ -30,7 +30,7 @@ class LogitsView(torch.nn.Module):
         self.calls = 0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        gen = torch.Generator().manual_seed(self.seed * 9_973 + self.calls + 1)
+        gen = torch.Generator().manual_seed((self.seed * 9_973 + self.calls + 1) % (1 << 63))
         self.calls += 1
         with gradient_mode(self.target.clf, self.spec):
             cum = self.target.cumulative(x, gen)

@@ -5,8 +5,10 @@ from dataclasses import asdict, dataclass, field, fields
 
 from neurodeploy.data import spec
 from neurodeploy.encoding import make_encoder
-from neurodeploy.errors import BadInputError, UsageError
+from neurodeploy.errors import BadInputError, NeurodeployError, UsageError
+from neurodeploy.models.architectures import ARCHITECTURES
 from neurodeploy.models.snn import NeuronConfig
+from neurodeploy.schemas.run_config import check_run_config
 from neurodeploy.training.losses import LOSSES
 from neurodeploy.training.perturb import parse_adv, parse_noise
 
@@ -36,7 +38,11 @@ class TrainConfig:
     init_from: str | None = None  # run folder whose weights start this run (fine-tuning), shape-checked
 
     def validate(self) -> "TrainConfig":
+        """Types and ranges of every field (the run-config schema), then names and cross-field rules."""
+        check_run_config(asdict(self), "training settings")
         spec(self.dataset)
+        if self.model not in ARCHITECTURES:
+            raise UsageError(f"unknown model '{self.model}' (known: {', '.join(ARCHITECTURES)})")
         make_encoder(self.encoding)
         if self.loss not in LOSSES:
             raise UsageError(f"unknown loss '{self.loss}' (known: {', '.join(LOSSES)})")
@@ -52,8 +58,13 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict, source: str = "config") -> "TrainConfig":
+        """Build from a ``config.json``-like dict, every field type- and range-checked
+        (:mod:`neurodeploy.schemas.run_config`), names and cross-field rules by :meth:`validate`;
+        any fault is one line naming ``source`` and the key."""
+        check_run_config(d, source)
         known = {f.name for f in fields(cls)}
-        unknown = set(d) - known - {"versions"}
-        if unknown:
-            raise BadInputError(f"{source}: unknown keys {sorted(unknown)}")
-        return cls(**{k: v for k, v in d.items() if k in known})
+        cfg = cls(**{k: v for k, v in d.items() if k in known})
+        try:
+            return cfg.validate()
+        except NeurodeployError as e:
+            raise BadInputError(f"{source}: {e}") from None
