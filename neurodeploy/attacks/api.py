@@ -114,8 +114,17 @@ def attack(run_dir, cfg: AttackConfig, out_dir=None, progress=None) -> AttackRep
     from neurodeploy.runfolder import load_run
     from neurodeploy.versions import versions
 
+    from neurodeploy.attacks.report import FILES
+    from neurodeploy.outputs import check_output
+    from neurodeploy.runfolder import check_budget
+    from neurodeploy.runtime.exit_rules import ExitRule
+
     cfg.validate()
+    check_output(out_dir, "--out", inputs=[run_dir, cfg.deployed, cfg.transfer_from], folder=True, own_files=set(FILES))
     clf = load_run(run_dir)
+    if getattr(clf, "steps", None):
+        ExitRule.parse(cfg.exit).check_steps(clf.steps)
+    check_budget(clf.config, cfg.limit or 10_000, f"{run_dir}: attacking {cfg.limit or 'all'} test images")
     target = Target(clf, cfg.exit, cfg.seed)
     transfer = None
     if cfg.transfer_from:
@@ -126,6 +135,8 @@ def attack(run_dir, cfg: AttackConfig, out_dir=None, progress=None) -> AttackRep
         transfer = Target(src, "off", cfg.seed)
     deployed = load_deployed(cfg.deployed, target, target.rule, cfg.seed) if cfg.deployed else None
     ds = load_dataset(clf.config.dataset, "test", cfg.data_dir, cfg.limit)
+    if len(ds) == 0:
+        raise UsageError(f"data set '{clf.config.dataset}' has no test images to attack")
     x = torch.from_numpy(ds.images).float().div_(255.0)
     y = torch.from_numpy(ds.labels).to(torch.int64)
     rep = evaluate(target, x, y, cfg, deployed, transfer, progress, run=str(run_dir))

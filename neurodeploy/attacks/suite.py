@@ -74,8 +74,8 @@ class AttackConfig:
         if self.attack not in ATTACKS:
             raise UsageError(f"unknown attack '{self.attack}' (known: {', '.join(ATTACKS)})")
         self.norm = check_norm(self.norm)
-        if not self.eps or any(e < 0 for e in self.eps):
-            raise UsageError("--eps needs one or more values >= 0")
+        if not self.eps or not all(isinstance(e, (int, float)) and 0.0 <= e <= 1.0 for e in self.eps):
+            raise UsageError(f"--eps needs one or more finite values in [0, 1] (pixel units), got {list(self.eps)}")
         self.eps = tuple(sorted(float(e) for e in self.eps))
         if self.steps is not None and self.steps < 1:
             raise UsageError("--steps must be >= 1")

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from neurodeploy import budget
 from neurodeploy.atomic import write_json
 from neurodeploy.errors import BadInputError, UsageError
 from neurodeploy import netx as netx_format
@@ -262,8 +263,11 @@ def encode_dataset_for_model(model: netx_format.NetxModel, dataset: str | None =
     if getattr(enc, "analog", False):
         raise BadInputError(f"encoding '{enc.name}' gives analog values; Lava takes binary spikes "
                             f"(deploy a model trained with a spike encoding)")
-    ds = load_dataset(name, split, data_dir, limit=limit)
     want = tuple(int(s) for s in model.input_shape)
+    # every layer's spike trains of every sample may be kept (report); checked before the data is read
+    neurons = int(np.prod(want)) + sum(int(np.prod(l.shape)) for l in model.layers if not isinstance(l, netx_format.InputLayer))
+    budget.check(budget.spike_trains(limit or 1, neurons, T), f"{limit or 1} images x {neurons:,} neurons x T={T}")
+    ds = load_dataset(name, split, data_dir, limit=limit)
     C, H, W = ds.images.shape[1:]
     factor = int(getattr(enc, "channels_factor", 1))
     enc_shape = (C * factor, H, W)
@@ -272,6 +276,9 @@ def encode_dataset_for_model(model: netx_format.NetxModel, dataset: str | None =
                             f"but the model takes {want}")
     gen = torch.Generator().manual_seed(int(seed))
     N = len(ds.labels)
+    if N == 0:
+        raise BadInputError(f"data set '{name}' has no {split} images")
+    budget.check(budget.spike_trains(N, neurons, T), f"{N} images x {neurons:,} neurons x T={T}")
     out = torch.empty((N, *want, T), dtype=torch.uint8)
     chunk = N if getattr(enc, "stochastic", False) else 1024
     with torch.no_grad():
