@@ -117,7 +117,7 @@ def data_fetch(name, data_dir, mirror):
 @click.option("--model", default="mlp", show_default=True, help="mlp | conv28 | conv32")
 @click.option("--encoding", default="early_burst", show_default=True,
               help="direct | poisson | early_burst | late_burst | ttfs | fusion:A+B")
-@click.option("--steps", "-T", default=8, show_default=True, type=ct.COUNT, help="Time steps T.")
+@click.option("--steps", "-T", default=8, show_default=True, type=ct.STEPS, help="Time steps T.")
 @click.option("--epochs", default=5, show_default=True, type=ct.EPOCHS)
 @click.option("--seed", default=0, show_default=True, type=ct.SEED)
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Run folder.")
@@ -126,7 +126,7 @@ def data_fetch(name, data_dir, mirror):
 @click.option("--noise", default=None, help="gaussian:SIGMA input-noise training.")
 @click.option("--adv", default=None, help="fgsm:EPS | pgd:EPS,K adversarial training.")
 @click.option("--mppd", default=None, type=ct.NONNEGATIVE, help="ρ of the membrane-potential-perturbation penalty.")
-@click.option("--batch-size", default=128, show_default=True, type=ct.COUNT)
+@click.option("--batch-size", default=128, show_default=True, type=ct.BATCH)
 @click.option("--lr", default=1e-3, show_default=True, type=ct.RATE)
 @click.option("--limit", default=None, type=ct.COUNT, help="Use only the first N training images.")
 @click.option("--test-limit", default=None, type=ct.COUNT, help="Use only the first N test images.")
@@ -316,7 +316,7 @@ def run_cmd(model_path, backend, dataset, limit, exit_rule, out_path, seed, data
         from neurodeploy.runtime.loihi2 import require
 
         require()
-    spikes, labels = encode_dataset_for_model(model, dataset, "test", limit, data_dir, seed)
+    spikes, labels = encode_dataset_for_model(model, dataset, "test", limit, data_dir, seed, source=model_path)
     result = run_model(model, spikes, labels, backend=backend, exit_rule=rule, path=model_path)
     result.meta.update({"dataset": dataset or model.card.get("dataset"), "limit": limit,
                         "seed": seed if seed is not None else model.card.get("seed")})

@@ -10,6 +10,9 @@ import math
 
 import click
 
+from neurodeploy.schemas.checks import MAX_STEPS
+from neurodeploy.schemas.run_config import MAX_BATCH, MAX_EPOCHS
+
 SEED_MAX = 2 ** 63 - 1  # seeds are stored as int64 (torch.Generator.manual_seed takes any of them)
 
 
@@ -118,8 +121,10 @@ class Count(click.ParamType):
         return n
 
 
-COUNT = Count(1)                               # --limit, --batch-size, --steps, --restarts ...
-EPOCHS = Count(0)                              # 0 epochs: write the run folder, train nothing
+COUNT = Count(1)                               # --limit, --restarts, --queries ...
+STEPS = Count(1, MAX_STEPS)                    # time steps T
+EPOCHS = Count(0, MAX_EPOCHS)                  # 0 epochs: write the run folder, train nothing
+BATCH = Count(1, MAX_BATCH)
 SEED = Count(0, SEED_MAX)
 EPS = FiniteFloat(0.0, 1.0, ratio=True)        # a perturbation budget in pixel units
 EPS_LIST = FloatList(EPS)

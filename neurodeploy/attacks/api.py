@@ -17,7 +17,7 @@ from neurodeploy.attacks.report import AttackReport, write_report
 from neurodeploy.attacks.suite import (AttackConfig, plan, primary, large_eps_value, masking_checks, run_eps,
                                        run_member, MemberResult)
 from neurodeploy.attacks.target import Target
-from neurodeploy.errors import UsageError
+from neurodeploy.errors import BadInputError, UsageError
 
 
 def _model_info(target: Target, cfg: AttackConfig) -> dict:
@@ -136,7 +136,7 @@ def attack(run_dir, cfg: AttackConfig, out_dir=None, progress=None) -> AttackRep
     deployed = load_deployed(cfg.deployed, target, target.rule, cfg.seed) if cfg.deployed else None
     ds = load_dataset(clf.config.dataset, "test", cfg.data_dir, cfg.limit)
     if len(ds) == 0:
-        raise UsageError(f"data set '{clf.config.dataset}' has no test images to attack")
+        raise BadInputError(f"data set '{clf.config.dataset}' has no test images to attack")
     x = torch.from_numpy(ds.images).float().div_(255.0)
     y = torch.from_numpy(ds.labels).to(torch.int64)
     rep = evaluate(target, x, y, cfg, deployed, transfer, progress, run=str(run_dir))

@@ -232,14 +232,15 @@ def run_model(model, spikes, labels=None, backend: str = "emu", exit_rule="off",
 # ----------------------------------------------------------------------------------- data
 def encode_dataset_for_model(model: netx_format.NetxModel, dataset: str | None = None,
                              split: str = "test", limit: int | None = None, data_dir=None,
-                             seed: int | None = None) -> tuple:
+                             seed: int | None = None, source=None) -> tuple:
     """Encode ``split`` of ``dataset`` (default: the card's) as the model card prescribes.
 
     Returns ``(spikes uint8 (N, *model.input_shape, T), labels int64 (N,))``. Images are scaled to
     [0, 1] and encoded with ``make_encoder(card['encoding'])`` for ``card['steps']`` steps; a
     ``torch.Generator`` seeded with ``seed`` (default: the card's seed, else 0) drives stochastic
     encoders, which encode the whole set in one call (as training's verification does). A model
-    whose first layer takes a flat vector gets the C-major flattening of (C, H, W).
+    whose first layer takes a flat vector gets the C-major flattening of (C, H, W). ``source``:
+    the model's file, named in errors.
     """
     from neurodeploy.data import load_dataset
     from neurodeploy.encoding import make_encoder
@@ -247,7 +248,7 @@ def encode_dataset_for_model(model: netx_format.NetxModel, dataset: str | None =
     card = model.card or {}
     for key in ("encoding", "steps"):
         if card.get(key) is None:
-            raise BadInputError(f"model card lacks '{key}': cannot encode a data set for this model "
+            raise BadInputError(f"{f'{source}: ' if source else ''}model card lacks '{key}': cannot encode a data set for this model "
                                 f"(export it with `neurodeploy export`)")
     name = dataset or card.get("dataset")
     if not name:

@@ -39,7 +39,10 @@ class TrainConfig:
 
     def validate(self) -> "TrainConfig":
         """Types and ranges of every field (the run-config schema), then names and cross-field rules."""
-        check_run_config(asdict(self), "training settings")
+        try:
+            check_run_config(asdict(self), "training settings")
+        except BadInputError as e:  # settings given in code or on the command line: a usage error
+            raise UsageError(str(e)) from None
         spec(self.dataset)
         if self.model not in ARCHITECTURES:
             raise UsageError(f"unknown model '{self.model}' (known: {', '.join(ARCHITECTURES)})")

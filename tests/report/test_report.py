@@ -168,7 +168,7 @@ def test_cli_bad_target_exits_2(tiny_model_path, tmp_path):
 
 def test_cli_bad_exit_rule_and_backend_exit_2(tiny_model_path):
     r = CliRunner().invoke(main, ["report", str(tiny_model_path), "--target", "loihi2", "--exit", "margin:x"])
-    assert r.exit_code == 2 and "bad exit rule" in r.output
+    assert r.exit_code == 2 and "bad --exit rule" in r.output
     r = CliRunner().invoke(main, ["report", str(tiny_model_path), "--target", "loihi2", "--backend", "loihi2"])
     assert r.exit_code == 2
 
