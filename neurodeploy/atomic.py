@@ -3,12 +3,13 @@
 A crash or an error leaves either the old file or none — never a partial one. The final file
 gets the usual permissions (0666 & ~umask), not mkstemp's 0600. A multi-file output is a folder
 written whole under a temporary name and swapped into place (:func:`atomic_dir`): a reader sees
-the old set or the new set, never a mix. Temporaries a killed process left (``.NAME.XXXXXXXX.tmp``,
-``.tmpdir``, ``.old``) that are older than the current process are removed by the next write into
-that folder.
+the old set or the new set, never a mix. Temporaries a killed process left (``.NAME.pPID.XXXXXXXX.tmp``,
+``.tmpdir``, ``.old``; the writer's PID in the name) whose writer is gone are removed by the next
+write into that folder.
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import json
@@ -19,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-_TEMP_NAME = re.compile(r"^\..+\.[a-z0-9_]{8}\.(tmp|tmpdir|old)$")
+_TEMP_NAME = re.compile(r"^\..+\.p(\d+)\.[a-z0-9_]{8}\.(tmp|tmpdir|old)$")  # .NAME.pPID.XXXXXXXX.tmp
 
 
 def _process_start() -> float:
@@ -35,20 +36,50 @@ def _process_start() -> float:
 
 
 PROCESS_START = _process_start()
+_LIVE: set = set()  # this process's temporaries not yet renamed or removed
+
+
+def remove_own_temporaries() -> None:
+    """Remove every temporary this process still holds (Ctrl-C in a window no ``finally`` covers)."""
+    for p in list(_LIVE):
+        try:
+            shutil.rmtree(p) if os.path.isdir(p) else os.unlink(p)
+        except OSError:
+            pass
+        _LIVE.discard(p)
+
+
+atexit.register(remove_own_temporaries)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def _prefix(path: Path) -> str:
+    return f".{path.name}.p{os.getpid()}."
 
 
 def remove_stale_temporaries(folder) -> list:
-    """Remove our temporary files/folders in ``folder`` last changed before this process started."""
+    """Remove temporaries in ``folder`` whose writer is gone (its PID is in the name) or that were
+    last changed before this process started (the PID was reused); others' live work stays."""
     removed = []
     try:
         entries = list(os.scandir(folder))
     except OSError:
         return removed
     for e in entries:
-        if not _TEMP_NAME.match(e.name):
+        m = _TEMP_NAME.match(e.name)
+        if not m or int(m.group(1)) == os.getpid():
             continue
         try:
-            if e.stat(follow_symlinks=False).st_mtime >= PROCESS_START - 1:
+            if _alive(int(m.group(1))) and e.stat(follow_symlinks=False).st_mtime >= PROCESS_START - 1:
                 continue
             if e.is_dir(follow_symlinks=False):
                 shutil.rmtree(e.path)
@@ -72,15 +103,17 @@ def atomic_path(path):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    fd, tmp = tempfile.mkstemp(prefix=_prefix(path), suffix=".tmp", dir=path.parent)
+    _LIVE.add(tmp)
     try:
+        os.close(fd)
         yield Path(tmp)
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        _LIVE.discard(tmp)
 
 
 def write_text(path, text: str) -> Path:
@@ -121,7 +154,8 @@ def atomic_dir(path):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(path.parent)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmpdir", dir=path.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=_prefix(path), suffix=".tmpdir", dir=path.parent))
+    _LIVE.add(str(tmp))
     try:
         yield tmp
         os.chmod(tmp, 0o777 & ~_umask())
@@ -130,10 +164,11 @@ def atomic_dir(path):
         elif _exchange(tmp, path):
             shutil.rmtree(tmp)  # tmp now holds the old folder
         else:
-            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+            old = Path(tempfile.mkdtemp(prefix=_prefix(path), suffix=".old", dir=path.parent))
             os.rename(path, old / "x")
             os.rename(tmp, path)
             shutil.rmtree(old)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+        _LIVE.discard(str(tmp))

@@ -25,6 +25,9 @@ def friendly_errors(fn):
             if click.get_current_context().find_root().params.get("debug"):
                 raise
             if isinstance(e, KeyboardInterrupt):
+                from neurodeploy.atomic import remove_own_temporaries
+
+                remove_own_temporaries()
                 click.echo("interrupted", err=True)
                 sys.exit(130)
             if isinstance(e, NeurodeployError):
