@@ -264,6 +264,7 @@ PROFILE_MUTATIONS = [
     ("value-nan", PROFILE_OK.replace("value = 23.6", "value = nan")),
     ("value-inf", PROFILE_OK.replace("value = 23.6", "value = inf")),
     ("value-negative", PROFILE_OK.replace("value = 23.6", "value = -1.0")),
+    ("value-bool", PROFILE_OK.replace("value = 23.6", "value = true")),
     ("unit-bogus", PROFILE_OK.replace('unit = "pJ"', 'unit = "furlongs"')),
     ("quality-bogus", PROFILE_OK.replace('"proxy"', '"trust me"')),
     ("unknown-field", PROFILE_OK + 'bogus = {value = 1, unit = "pJ", source = "s", quality = "proxy"}\n'),
