@@ -55,7 +55,7 @@ def encode_inputs(model: NetxModel, dataset: str | None = None, limit: int | Non
     from neurodeploy.runtime.api import encode_dataset_for_model
 
     # the one place `run` encodes data: same recipe, same shape and 0/1 checks
-    spikes, labels = encode_dataset_for_model(model, name, "test", limit, data_dir, seed)
+    spikes, labels = encode_dataset_for_model(model, dataset, "test", limit, data_dir, seed, source=path)
     root = data_root(data_dir)
     source = f"test split under {root}" if root else "test split of the sample shipped in the package"
     return EncodedSet(spikes=spikes, labels=np.asarray(labels, dtype=np.int64),

@@ -245,14 +245,24 @@ def encode_dataset_for_model(model: netx_format.NetxModel, dataset: str | None =
     from neurodeploy.data import load_dataset
     from neurodeploy.encoding import make_encoder
 
+    from neurodeploy.data import spec
+    from neurodeploy.errors import NeurodeployError
+
     card = model.card or {}
+    where = f"{source}: " if source else ""
     for key in ("encoding", "steps"):
         if card.get(key) is None:
-            raise BadInputError(f"{f'{source}: ' if source else ''}model card lacks '{key}': cannot encode a data set for this model "
+            raise BadInputError(f"{where}model card lacks '{key}': cannot encode a data set for this model "
                                 f"(export it with `neurodeploy export`)")
     name = dataset or card.get("dataset")
     if not name:
         raise UsageError("no data set given and the model card names none (use --dataset)")
+    try:  # names from the card are the file's fault (exit 3), names from options the user's (2)
+        if not dataset:
+            spec(name)
+        enc = make_encoder(card["encoding"])
+    except NeurodeployError as e:
+        raise BadInputError(f"{where}model card: {e}") from None
     if limit is not None and int(limit) < 1:
         raise UsageError(f"--limit must be >= 1, got {limit}")
     T = int(card["steps"])
@@ -260,7 +270,6 @@ def encode_dataset_for_model(model: netx_format.NetxModel, dataset: str | None =
         raise BadInputError(f"model card has steps = {T}")
     if seed is None:
         seed = int(card.get("seed") or 0)
-    enc = make_encoder(card["encoding"])
     if getattr(enc, "analog", False):
         raise BadInputError(f"encoding '{enc.name}' gives analog values; Lava takes binary spikes "
                             f"(deploy a model trained with a spike encoding)")

@@ -238,12 +238,14 @@ NETX_MUTATIONS = [
     ("card-dataset-7", _h5(_card(dataset=7))),
     ("card-seed-abc", _h5(_card(seed="abc"))),
     ("card-encoding-number", _h5(_card(encoding=5))),
+    ("card-encoding-bogus", _h5(_card(encoding={"name": "bogus"}))),
+    ("card-dataset-bogus", _h5(_card(dataset="bogus"))),
     ("card-classes-count", _h5(_card(classes=["a", "b"]))),
     ("card-neuron-unknown-key", _h5(_card(neuron={"bogus": 1}))),
     ("card-input-shape-text", _h5(_card(input_shape="28x28"))),
 ]
 # NetX faults that only a command encoding data for the model can see (info/fit need no card)
-CARD_ONLY_NEEDED_TO_RUN = {"card-steps-null"}
+CARD_ONLY_NEEDED_TO_RUN = {"card-steps-null", "card-encoding-bogus", "card-dataset-bogus"}
 
 
 # ------------------------------------------------------------------------------ hardware profiles
