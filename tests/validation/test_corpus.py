@@ -223,6 +223,18 @@ def test_the_valid_inputs_are_accepted(work):
     assert sorted(p.name for p in work.iterdir()) == ["again.net", "model.net", "run"]  # no temp files
 
 
+def test_largest_seed_is_usable(work):
+    """Seeds up to 2^63-1 are accepted, and every seed derived from them stays in range."""
+    big = str(2 ** 63 - 1)
+    r = invoke(["train", *TINY_TRAIN[:-4], "--limit", "32", "--test-limit", "16", "--noise", "gaussian:0.1",
+                "--seed", big, "--out", work / "big"])
+    assert r.exit_code == 0, r.stderr
+    r = invoke(["attack", work / "run", "--attack", "fgsm", "--eps", "0.1", "--limit", "4", "--seed", big])
+    assert r.exit_code == 0, r.stderr
+    r = invoke(["run", work / "model.net", "--limit", "4", "--seed", big])
+    assert r.exit_code == 0, r.stderr
+
+
 # ------------------------------------------------------------------------------ hardware profiles
 @pytest.mark.parametrize("command", ["fit", "report", "profiles"])
 @pytest.mark.parametrize("mutation", hostile.PROFILE_MUTATIONS, ids=[m[0] for m in hostile.PROFILE_MUTATIONS])
