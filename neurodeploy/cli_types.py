@@ -127,6 +127,6 @@ EPOCHS = Count(0, MAX_EPOCHS)                  # 0 epochs: write the run folder,
 BATCH = Count(1, MAX_BATCH)
 SEED = Count(0, SEED_MAX)
 EPS = FiniteFloat(0.0, 1.0, ratio=True)        # a perturbation budget in pixel units
-EPS_LIST = FloatList(EPS)
+EPS_LIST = FloatList(FiniteFloat(0.0, ratio=True))  # upper bound by norm: AttackConfig.validate
 RATE = FiniteFloat(0.0, lo_open=True)          # learning rates and other strictly positive rates
 NONNEGATIVE = FiniteFloat(0.0)                 # penalties (ρ of --mppd), noise levels

@@ -41,7 +41,7 @@ def test_train_config_from_dict_names_file_and_key():
     (RATE, ["1e-3", "2"], ["0", "-1", "nan", "inf"]),
     (SEED, ["0", str(SEED_MAX)], ["-1", str(SEED_MAX + 1), "1.5"]),
     (Count(1, zero_means="all"), ["0", "1", "7"], ["-1", "x"]),
-    (EPS_LIST, ["0.1,8/255"], ["", "0.1,nan", "0.1,,2"]),
+    (EPS_LIST, ["0.1,8/255", "1.5"], ["", "0.1,nan", "-0.1", "inf"]),
 ])
 def test_click_types(ptype, good, bad):
     for v in good:
