@@ -230,7 +230,7 @@ def test_largest_seed_is_usable(work):
     r = invoke(["train", *TINY_TRAIN[:-4], "--limit", "32", "--test-limit", "16", "--noise", "gaussian:0.1",
                 "--seed", big, "--out", work / "big"])
     assert r.exit_code == 0, r.stderr
-    r = invoke(["attack", work / "run", "--attack", "fgsm", "--eps", "0.1", "--limit", "4", "--seed", big])
+    r = invoke(["attack", work / "run", "--attack", "fgsm", "--eps", "0.1", "--limit", "4", "--seed", big, "--queries", "10"])
     assert r.exit_code == 0, r.stderr
     r = invoke(["run", work / "model.net", "--limit", "4", "--seed", big])
     assert r.exit_code == 0, r.stderr
