@@ -16,7 +16,7 @@ from neurodeploy.atomic import write_json, write_with
 from neurodeploy.data import load_dataset
 from neurodeploy.errors import BadInputError, UsageError
 from neurodeploy.files import read_json
-from neurodeploy.outputs import same_place
+from neurodeploy.outputs import enclosing_run, same_place
 from neurodeploy.schemas.checkpoint import read_checkpoint
 from neurodeploy.models.classifier import SpikingClassifier
 from neurodeploy.runfolder import (CHECKPOINT, build_classifier, check_budget, checkpoint_state, load_weights, read_config,
@@ -61,6 +61,8 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False, data_dir=None, progre
         raise UsageError(f"--init-from {cfg.init_from}: is the run folder being written (--out {out})")
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: is a file, expected a run folder")
+    if enclosing_run(out.parent) is not None:
+        raise UsageError(f"--out {out}: is inside the run folder {enclosing_run(out.parent)}; choose another folder")
     state = None
     if resume:
         if not (out / "config.json").exists():

@@ -276,6 +276,7 @@ def test_outputs_never_overwrite_inputs(work):
         ["train", *TINY_TRAIN, "--out", run],                                           # a trained run
         ["train", *TINY_TRAIN, "--out", work / "new", "--init-from", work / "new"],
         ["train", *TINY_TRAIN, "--out", model],                                         # a file
+        ["train", *TINY_TRAIN, "--out", run / "nested"],                                # inside a run
     ]
     for args in cases:
         refuse_in(work, args, 2, "--out" if "--init-from" not in args else "--init-from")
