@@ -56,6 +56,14 @@ def kill(proc: subprocess.Popen, sig) -> tuple:
     return proc.returncode, out, err
 
 
+def inside_command(proc: subprocess.Popen) -> bool:
+    """The command body runs: it has loaded torch (imported only inside the commands)."""
+    try:
+        return "torch" in Path(f"/proc/{proc.pid}/maps").read_text()
+    except OSError:
+        return False
+
+
 def temporaries(folder: Path) -> list:
     return sorted(p.name for p in folder.iterdir() if p.name.startswith(".") and p.name.endswith(TEMP_SUFFIXES))
 
@@ -225,7 +233,7 @@ def test_sigkill_during_report_keeps_old_or_new_set(point, old_report, tiny_vali
 def test_sigint_during_report_is_one_line_130_and_old_set_kept(old_report, tiny_valid):
     rep, old = old_report
     proc = cli(["report", tiny_valid[1], "--target", "loihi2", "--limit", "8", "--out", rep])
-    time.sleep(1.0)  # inside the command (imports done or under way)
+    wait_for(proc, lambda: inside_command(proc))
     code, out, err = kill(proc, signal.SIGINT)
     if code != 0:
         assert code == 130 and err.strip() == "interrupted" and "Traceback" not in err, err
