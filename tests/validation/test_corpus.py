@@ -386,3 +386,16 @@ def test_debug_keeps_the_traceback(args, work):
     (work / "bad.net").write_text("not hdf5")
     r = invoke(["--debug", *[a.format(work=work) for a in args]])
     assert isinstance(r.exception, NeurodeployError), r.exception  # raised, so Python prints the traceback
+
+
+def test_debug_prints_the_traceback_in_a_real_process(work):
+    import subprocess
+    import sys
+
+    (work / "bad.net").write_text("not hdf5")
+    p = subprocess.run([sys.executable, "-m", "neurodeploy.cli", "--debug", "info", str(work / "bad.net")],
+                       capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2], timeout=300)
+    assert p.returncode != 0 and "Traceback" in p.stderr and "NetxFormatError" in p.stderr
+    p = subprocess.run([sys.executable, "-m", "neurodeploy.cli", "info", str(work / "bad.net")],
+                       capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2], timeout=300)
+    assert p.returncode == 3 and "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1
