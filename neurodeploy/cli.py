@@ -6,29 +6,80 @@ import sys
 
 import click
 
+from neurodeploy import cli_types as ct
 from neurodeploy.errors import NeurodeployError
 
 
 def friendly_errors(fn):
-    """Turn :class:`NeurodeployError` into one line on stderr and its exit code (``--debug``: traceback)."""
+    """One line on stderr and an exit code for every error a user can cause (``--debug``: traceback).
+
+    :class:`NeurodeployError`: its exit code; Ctrl-C: ``interrupted``, 130; a file system error
+    (permission denied, disk full): 2; running out of memory anyway: 2.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except NeurodeployError as e:
+        except (NeurodeployError, KeyboardInterrupt, OSError, MemoryError) as e:
             if click.get_current_context().find_root().params.get("debug"):
                 raise
-            click.echo(f"error: {e}", err=True)
-            sys.exit(e.exit_code)
+            if isinstance(e, KeyboardInterrupt):
+                from neurodeploy.atomic import remove_own_temporaries
+
+                remove_own_temporaries()
+                click.echo("interrupted", err=True)
+                sys.exit(130)
+            if isinstance(e, NeurodeployError):
+                click.echo(f"error: {e}", err=True)
+                sys.exit(e.exit_code)
+            if isinstance(e, MemoryError):
+                click.echo("error: out of memory (lower --limit, or see --memory-limit)", err=True)
+                sys.exit(2)
+            where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+            click.echo(f"error: {where}{e.strerror or type(e).__name__}", err=True)
+            sys.exit(2)
 
     return wrapper
 
 
-@click.group()
+class OneLineGroup(click.Group):
+    """Usage errors as one line (``error: Invalid value for '--eps': ...``), exit 2; Ctrl-C: 130."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as e:
+            e.show()
+            sys.exit(e.exit_code)
+        except click.ClickException as e:
+            click.echo(f"error: {' '.join(e.format_message().split())}", err=True)
+            sys.exit(e.exit_code)
+        except (click.Abort, KeyboardInterrupt):
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _memory_limit(ctx, param, value):
+    from neurodeploy import budget
+
+    try:
+        budget.set_limit(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e), ctx, param) from None
+    return value
+
+
+@click.group(cls=OneLineGroup)
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
 @click.option("--threads", default=None, metavar="N|auto",
               help="torch threads (default: NEURODEPLOY_THREADS, else auto = usable cores not busy elsewhere).")
+@click.option("--memory-limit", default=None, callback=_memory_limit, expose_value=False, is_eager=True,
+              help="Refuse work whose arrays would need more: 4G, 512M, 50% (default: NEURODEPLOY_MEMORY_LIMIT, "
+                   "else 50% of available memory).")
 @click.version_option(package_name="neurodeploy", prog_name="neurodeploy")
 @friendly_errors
 def main(debug, threads):
@@ -75,19 +126,19 @@ def data_fetch(name, data_dir, mirror):
 @click.option("--model", default="mlp", show_default=True, help="mlp | conv28 | conv32")
 @click.option("--encoding", default="early_burst", show_default=True,
               help="direct | poisson | early_burst | late_burst | ttfs | fusion:A+B")
-@click.option("--steps", "-T", default=8, show_default=True, type=int, help="Time steps T.")
-@click.option("--epochs", default=5, show_default=True, type=int)
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--steps", "-T", default=8, show_default=True, type=ct.STEPS, help="Time steps T.")
+@click.option("--epochs", default=5, show_default=True, type=ct.EPOCHS)
+@click.option("--seed", default=0, show_default=True, type=ct.SEED)
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Run folder.")
 @click.option("--ann", is_flag=True, help="Train the ANN twin (same topology, ReLU) instead.")
 @click.option("--loss", default="temporal", show_default=True, type=click.Choice(["rate", "temporal"]))
 @click.option("--noise", default=None, help="gaussian:SIGMA input-noise training.")
 @click.option("--adv", default=None, help="fgsm:EPS | pgd:EPS,K adversarial training.")
-@click.option("--mppd", default=None, type=float, help="ρ of the membrane-potential-perturbation penalty.")
-@click.option("--batch-size", default=128, show_default=True, type=int)
-@click.option("--lr", default=1e-3, show_default=True, type=float)
-@click.option("--limit", default=None, type=int, help="Use only the first N training images.")
-@click.option("--test-limit", default=None, type=int, help="Use only the first N test images.")
+@click.option("--mppd", default=None, type=ct.NONNEGATIVE, help="ρ of the membrane-potential-perturbation penalty.")
+@click.option("--batch-size", default=128, show_default=True, type=ct.BATCH)
+@click.option("--lr", default=1e-3, show_default=True, type=ct.RATE)
+@click.option("--limit", default=None, type=ct.COUNT, help="Use only the first N training images.")
+@click.option("--test-limit", default=None, type=ct.COUNT, help="Use only the first N test images.")
 @click.option("--resume", is_flag=True, help="Continue from the run folder's checkpoint.")
 @click.option("--init-from", default=None, type=click.Path(file_okay=False),
               help="Start from this run's weights (fine-tuning, e.g. adversarial).")
@@ -116,7 +167,7 @@ def train(dataset, model, encoding, steps, epochs, seed, out_dir, ann, loss, noi
 @click.argument("run_dir", type=click.Path())
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="MODEL.net to write.")
 @click.option("--format", "fmt", default="netx", type=click.Choice(["netx", "nir"]), show_default=True)
-@click.option("--check-samples", default=16, show_default=True, type=int,
+@click.option("--check-samples", default=16, show_default=True, type=ct.Count(1, zero_means="skip"),
               help="Test images the artifact must reproduce before it is written (0: skip).")
 @DATA_DIR
 @friendly_errors
@@ -124,7 +175,9 @@ def export(run_dir, out_path, fmt, check_samples, data_dir):
     """Export training run RUN_DIR to a NetX HDF5 file with its model card."""
     from neurodeploy.export.exporter import export_run
     from neurodeploy.export.verify import verifier
+    from neurodeploy.outputs import check_output
 
+    check_output(out_path, "--out", inputs=[run_dir])
     if fmt == "nir":  # the verified NetX artifact, then its exact NIR form
         import tempfile
         from pathlib import Path
@@ -232,13 +285,14 @@ def fit_cmd(model_path, target, steps):
 @click.argument("run_dir", type=click.Path())
 @click.option("--attack", "method", default="suite", show_default=True,
               type=click.Choice(["fgsm", "pgd", "apgd-ce", "apgd-dlr", "square", "suite"]))
-@click.option("--eps", required=True, help="Budget(s) ε in pixel units, comma separated: 0.05,0.1 or 8/255.")
-@click.option("--steps", type=int, default=None,
+@click.option("--eps", required=True, type=ct.EPS_LIST,
+              help="Budget(s) ε in pixel units, comma separated: 0.05,0.1 or 8/255.")
+@click.option("--steps", type=ct.COUNT, default=None,
               help="Iterations per restart (default: fgsm 1, pgd 20, apgd 100, suite 50; square: --queries).")
-@click.option("--restarts", type=int, default=1, show_default=True, help="Random restarts.")
-@click.option("--eot", type=int, default=None, help="EOT draws per gradient for stochastic encoders (default 10).")
+@click.option("--restarts", type=ct.COUNT, default=1, show_default=True, help="Random restarts.")
+@click.option("--eot", type=ct.COUNT, default=None, help="EOT draws per gradient for stochastic encoders (default 10).")
 @click.option("--norm", type=click.Choice(["linf", "l2"]), default="linf", show_default=True)
-@click.option("--limit", type=int, default=1000, show_default=True, help="Attack the first N test images.")
+@click.option("--limit", type=ct.COUNT, default=1000, show_default=True, help="Attack the first N test images.")
 @click.option("--exit", "exit_rule", default="off", show_default=True,
               help="The model's early-exit rule: margin:M[,min=S] | confidence:P[,min=S] | off.")
 @click.option("--deployed", type=click.Path(dir_okay=False), default=None,
@@ -249,11 +303,11 @@ def fit_cmd(model_path, target, steps):
               help="SNN attack gradient ENC[+NEURON[:WIDTH]]: ENC ste|spike, NEURON slayer|rect|triangle|sigmoid|bptr.")
 @click.option("--loss-at", "at", type=click.Choice(["exit", "prefix", "final"]), default="exit", show_default=True,
               help="Output the loss reads: the exit step, the sum over all prefixes, or step T.")
-@click.option("--queries", type=int, default=1000, show_default=True, help="Square attack queries.")
+@click.option("--queries", type=ct.COUNT, default=1000, show_default=True, help="Square attack queries.")
 @click.option("--full", is_flag=True, help="Suite: run every attack on every sample (slower; each row its own accuracy).")
-@click.option("--sim-samples", type=int, default=0, show_default=True,
+@click.option("--sim-samples", type=ct.Count(1, zero_means="none"), default=0, show_default=True,
               help="With --deployed: also run this many adversarial images on Lava sim.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=ct.SEED, default=0, show_default=True)
 @DATA_DIR
 @click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
               help="Folder for attack.json, attack.md and attack.png.")
@@ -261,9 +315,9 @@ def fit_cmd(model_path, target, steps):
 def attack_cmd(run_dir, method, eps, steps, restarts, eot, norm, limit, exit_rule, deployed, transfer_from, grad,
                at, queries, full, sim_samples, seed, data_dir, out_dir):
     """Attack training run RUN_DIR (SNN or ANN twin); masking checks are flagged, not fatal."""
-    from neurodeploy.attacks import AttackConfig, attack, parse_eps
+    from neurodeploy.attacks import AttackConfig, attack
 
-    cfg = AttackConfig(attack=method, eps=parse_eps(eps), steps=steps, restarts=restarts, eot=eot, norm=norm,
+    cfg = AttackConfig(attack=method, eps=eps, steps=steps, restarts=restarts, eot=eot, norm=norm,
                        limit=limit, exit=exit_rule, deployed=deployed, transfer_from=transfer_from, seed=seed,
                        grad=grad, at=at, queries=queries, full=full, sim_samples=sim_samples, data_dir=data_dir)
     rep = attack(run_dir, cfg, out_dir=out_dir)
@@ -279,10 +333,10 @@ def attack_cmd(run_dir, method, eps, steps, restarts, eot, norm, limit, exit_rul
 @click.option("--backend", default="emu", show_default=True, type=click.Choice(["emu", "sim"]),
               help="emu: integer-exact emulator; sim: Lava CPU simulator (slow; small --limit).")
 @click.option("--dataset", default=None, help="Data set to run (default: the model card's).")
-@click.option("--limit", type=int, default=1000, show_default=True, help="Use the first N test images.")
+@click.option("--limit", type=ct.COUNT, default=1000, show_default=True, help="Use the first N test images.")
 @click.option("--exit", "exit_rule", default="margin:2,min=2", show_default=True,
               help="Early-exit rule compared with running all T steps: margin:M[,min=S] | confidence:P[,min=S] | off.")
-@click.option("--seed", type=int, default=None, help="Encoder seed (default: the model card's).")
+@click.option("--seed", type=ct.SEED, default=None, help="Encoder seed (default: the model card's).")
 @DATA_DIR
 @click.option("--out", "out_dir", default=None, type=click.Path(),
               help="Folder for report.json, report.md and the PNG plots (written atomically).")
@@ -313,12 +367,12 @@ def report_cmd(model_path, target, backend, dataset, limit, exit_rule, seed, dat
 @click.option("--backend", default="emu", show_default=True, type=click.Choice(["emu", "sim", "loihi2"]),
               help="emu: integer-exact emulator; sim: Lava CPU simulator; loihi2: Loihi 2 chip.")
 @click.option("--dataset", default=None, help="Data set to run (default: the model card's).")
-@click.option("--limit", type=int, default=None, help="Use the first N test images (default: all).")
+@click.option("--limit", type=ct.COUNT, default=None, help="Use the first N test images (default: all).")
 @click.option("--exit", "exit_rule", default="off", show_default=True,
               help="Early-exit rule: margin:M[,min=S] | confidence:P[,min=S] | off.")
 @click.option("--out", "out_path", default=None, type=click.Path(dir_okay=False),
               help="Write per-sample results and the summary as JSON (atomically).")
-@click.option("--seed", type=int, default=None, help="Encoder seed (default: the model card's).")
+@click.option("--seed", type=ct.SEED, default=None, help="Encoder seed (default: the model card's).")
 @DATA_DIR
 # card-less NetX files (e.g. written by lava-dl's export_hdf5): the input comes from a file
 @click.option("--input", "input_path", default=None, type=click.Path(dir_okay=False),
@@ -338,11 +392,16 @@ def run_cmd(model_path, backend, dataset, limit, exit_rule, out_path, seed, data
             labels_path, input_mode, encoding, save_path):
     """Run MODEL.net on test images (or on --input): accuracy or output values, exit steps, throughput."""
     from neurodeploy import netx
+    from neurodeploy.outputs import check_output
     from neurodeploy.runtime.api import encode_dataset_for_model, inputs_from_file, run_model, save_output
     from neurodeploy.runtime.exit_rules import ExitRule
 
     rule = ExitRule.parse(exit_rule)
+    check_output(out_path, "--out", inputs=[model_path])
+    check_output(save_path, "--save-output", inputs=[model_path, input_path, labels_path])
     model = netx.read(model_path)
+    if model.card.get("steps") is not None:
+        rule.check_steps(model.card["steps"])
     if backend == "loihi2":
         from neurodeploy.runtime.loihi2 import require
 
@@ -357,7 +416,7 @@ def run_cmd(model_path, backend, dataset, limit, exit_rule, out_path, seed, data
 
             enc = make_encoder(encoding).config()
         spikes, labels = encode_dataset_for_model(model, dataset, "test", limit, data_dir, seed, encoding=enc,
-                                                  steps=steps)
+                                                  steps=steps, source=model_path)
         mode, T = input_mode, None
         meta = {"dataset": dataset or model.card.get("dataset"), "limit": limit,
                 "seed": seed if seed is not None else model.card.get("seed")}

@@ -4,16 +4,20 @@ attacks and the Python API.
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import torch
 
+from neurodeploy import budget
 from neurodeploy.data import spec
 from neurodeploy.encoding import make_encoder
 from neurodeploy.errors import BadInputError
 from neurodeploy.files import read_json
+from neurodeploy.models.architectures import architecture, shapes
 from neurodeploy.models.classifier import ANNClassifier, SpikingClassifier
 from neurodeploy.models.snn import ANNNet, NeuronConfig, SpikingNet
+from neurodeploy.schemas.checkpoint import read_checkpoint
 from neurodeploy.training.config import TrainConfig
 
 CHECKPOINT = "checkpoint.pt"
@@ -27,6 +31,21 @@ def build_classifier(cfg: TrainConfig):
     net = SpikingNet(cfg.model, len(s.classes), s.shape[0] * enc.channels_factor,
                      NeuronConfig(**cfg.neuron), cfg.weight_scale)
     return SpikingClassifier(net, enc, cfg.steps, cfg.seed)
+
+
+def check_budget(cfg: TrainConfig, samples: int, what: str) -> None:
+    """Refuse (one line) when ``samples`` images through ``cfg``'s network at once would not fit in memory.
+
+    Estimate: samples x (input + every layer's neurons) x T float32 values, x 4 for the neuron
+    state, the spikes and their gradients.
+    """
+    s = spec(cfg.dataset)
+    factor = 1 if cfg.ann else make_encoder(cfg.encoding).channels_factor
+    in_shape, specs = architecture(cfg.model, len(s.classes), s.shape[0] * factor)
+    neurons = math.prod(in_shape) + sum(math.prod(sh) for sh in shapes(in_shape, specs))
+    steps = 1 if cfg.ann else cfg.steps
+    budget.check(budget.spike_trains(samples, neurons, steps, itemsize=4) * 4,
+                 f"{what} ({samples} images x {neurons:,} neurons x T={steps})")
 
 
 def checkpoint_state(clf) -> dict:
@@ -46,22 +65,32 @@ def load_weights(clf, state: dict, source: str) -> None:
     clf.net.load_state_dict(state, strict=False)
 
 
+def read_config(run_dir) -> TrainConfig:
+    """The run folder's ``config.json``, every field checked (one line naming the file and key)."""
+    path = Path(run_dir) / "config.json"
+    return TrainConfig.from_dict(read_json(path), str(path))
+
+
+def read_metrics(run_dir) -> dict:
+    """The run folder's ``metrics.json``, checked (:mod:`neurodeploy.schemas.metrics`)."""
+    from neurodeploy.schemas.metrics import check_metrics
+
+    path = Path(run_dir) / "metrics.json"
+    return check_metrics(read_json(path), str(path))
+
+
 def load_run(run_dir, device: str = "cpu"):
     """A trained run as an ``nn.Module`` in eval mode: images in [0,1] (N, C, H, W) -> logits."""
     run = Path(run_dir)
     if not run.is_dir():
         raise BadInputError(f"{run}: not a run folder")
-    cfg = TrainConfig.from_dict(read_json(run / "config.json"), str(run / "config.json")).validate()
+    cfg = read_config(run)
+    check_budget(cfg, 1, f"{run}: the network")
     clf = build_classifier(cfg)
     ckpt = run / CHECKPOINT
     if not ckpt.exists():
         raise BadInputError(f"{ckpt}: missing (the run has not finished an epoch)")
-    try:
-        state = torch.load(ckpt, map_location=device, weights_only=True)
-    except Exception as e:  # pickle errors, truncation: one line, no code executed
-        raise BadInputError(f"{ckpt}: unreadable checkpoint ({type(e).__name__})") from None
-    if not isinstance(state, dict) or "model" not in state:
-        raise BadInputError(f"{ckpt}: not a neurodeploy checkpoint")
+    state = read_checkpoint(ckpt)
     load_weights(clf, state["model"], str(ckpt))
     clf.config = cfg
     return clf.eval().to(device)

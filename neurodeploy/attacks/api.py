@@ -17,7 +17,7 @@ from neurodeploy.attacks.report import AttackReport, write_report
 from neurodeploy.attacks.suite import (AttackConfig, plan, primary, large_eps_value, masking_checks, run_eps,
                                        run_member, MemberResult)
 from neurodeploy.attacks.target import Target
-from neurodeploy.errors import UsageError
+from neurodeploy.errors import BadInputError, UsageError
 
 
 def _model_info(target: Target, cfg: AttackConfig) -> dict:
@@ -114,8 +114,17 @@ def attack(run_dir, cfg: AttackConfig, out_dir=None, progress=None) -> AttackRep
     from neurodeploy.runfolder import load_run
     from neurodeploy.versions import versions
 
+    from neurodeploy.attacks.report import FILES
+    from neurodeploy.outputs import check_output
+    from neurodeploy.runfolder import check_budget
+    from neurodeploy.runtime.exit_rules import ExitRule
+
     cfg.validate()
+    check_output(out_dir, "--out", inputs=[run_dir, cfg.deployed, cfg.transfer_from], folder=True, own_files=set(FILES))
     clf = load_run(run_dir)
+    if getattr(clf, "steps", None):
+        ExitRule.parse(cfg.exit).check_steps(clf.steps)
+    check_budget(clf.config, cfg.limit or 10_000, f"{run_dir}: attacking {cfg.limit or 'all'} test images")
     # the clean decision draws a stochastic encoder with the run's seed (the draw of train's metrics,
     # run and report); cfg.seed drives the attacks' own randomness
     eval_seed = int(getattr(clf, "seed", 0))
@@ -129,6 +138,8 @@ def attack(run_dir, cfg: AttackConfig, out_dir=None, progress=None) -> AttackRep
         transfer = Target(src, "off", int(getattr(src, "seed", 0)))
     deployed = load_deployed(cfg.deployed, target, target.rule, eval_seed) if cfg.deployed else None
     ds = load_dataset(clf.config.dataset, "test", cfg.data_dir, cfg.limit)
+    if len(ds) == 0:
+        raise BadInputError(f"data set '{clf.config.dataset}' has no test images to attack")
     x = torch.from_numpy(ds.images).float().div_(255.0)
     y = torch.from_numpy(ds.labels).to(torch.int64)
     rep = evaluate(target, x, y, cfg, deployed, transfer, progress, run=str(run_dir))

@@ -8,7 +8,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from neurodeploy.atomic import write_with
+from neurodeploy.atomic import atomic_dir, write_with
 from neurodeploy.attacks.checks import FAILED
 from neurodeploy.attacks.suite import EpsResult, MemberResult
 from neurodeploy.tables import markdown_rows
@@ -194,13 +194,15 @@ def _atomic(path: Path, write) -> None:
     write_with(path, write)
 
 
+FILES = ("attack.json", "attack.md", "attack.png")
+
+
 def write_report(rep: AttackReport, out_dir) -> dict:
-    """Write attack.json, attack.md and attack.png into ``out_dir``; returns their paths."""
+    """Write attack.json, attack.md and attack.png as one folder ``out_dir``, swapped into place whole."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    files = {"json": out / "attack.json", "md": out / "attack.md", "png": out / "attack.png"}
-    rep.files = {k: str(v) for k, v in files.items()}
-    plot(rep, files["png"])
-    _atomic(files["md"], lambda tmp: Path(tmp).write_text(to_markdown(rep)))
-    _atomic(files["json"], lambda tmp: Path(tmp).write_text(json.dumps(rep.to_dict(), indent=1) + "\n"))
+    with atomic_dir(out) as tmp:
+        plot(rep, tmp / FILES[2])
+        (tmp / FILES[1]).write_text(to_markdown(rep))
+        (tmp / FILES[0]).write_text(json.dumps(rep.to_dict(), indent=1) + "\n")
+    rep.files = {"json": str(out / FILES[0]), "md": str(out / FILES[1]), "png": str(out / FILES[2])}
     return rep.files

@@ -41,6 +41,7 @@ from neurodeploy.errors import UsageError
 from neurodeploy.seeding import derive
 
 ATTACKS = ("fgsm", "pgd", "apgd-ce", "apgd-dlr", "square", "suite")
+MAX_L2_EPS = math.sqrt(3 * 32 * 32)  # CIFAR-10, the largest images neurodeploy reads
 DEFAULT_STEPS = {"fgsm": 1, "pgd": 20, "apgd-ce": 100, "apgd-dlr": 100, "square": 1, "suite": 50}
 WHITE_BOX = ("fgsm", "pgd", "apgd-ce", "apgd-dlr")
 SUITE_SURROGATES = ("ste+slayer:0.2", "ste+slayer:5", "ste+rect:0.5", "ste+sigmoid:0.25", "ste+bptr")
@@ -74,8 +75,10 @@ class AttackConfig:
         if self.attack not in ATTACKS:
             raise UsageError(f"unknown attack '{self.attack}' (known: {', '.join(ATTACKS)})")
         self.norm = check_norm(self.norm)
-        if not self.eps or any(e < 0 for e in self.eps):
-            raise UsageError("--eps needs one or more values >= 0")
+        hi = 1.0 if self.norm == "linf" else MAX_L2_EPS  # L2: the diameter of the largest image [0, 1]^d
+        if not self.eps or not all(isinstance(e, (int, float)) and 0.0 <= e <= hi for e in self.eps):
+            raise UsageError(f"--eps needs one or more finite values in [0, {hi:g}] ({self.norm}, pixel units), "
+                             f"got {list(self.eps)}")
         self.eps = tuple(sorted(float(e) for e in self.eps))
         if self.steps is not None and self.steps < 1:
             raise UsageError("--steps must be >= 1")

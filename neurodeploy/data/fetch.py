@@ -95,9 +95,22 @@ def fetch(name: str, data_dir, base_url: str | None = None, timeout: float = 60.
     official = base_url is None
     base = (base_url or remote.base_url).rstrip("/") + "/"
     root = Path(data_dir)
-    root.mkdir(parents=True, exist_ok=True)
     folder = root / s.folder if s.kind == "idx" else root
+    created = [p for p in (folder, *folder.parents) if not p.exists()]
     folder.mkdir(parents=True, exist_ok=True)
+    try:
+        _fetch_files(s, remote, base, official, root, folder, timeout)
+    except BaseException:  # nothing stored: leave no empty folders behind
+        for p in created:
+            try:
+                p.rmdir()
+            except OSError:
+                break
+        raise
+    return dataset_folder(SPECS[s.name], root) if s.kind == "cifar" else folder
+
+
+def _fetch_files(s, remote, base, official, root, folder, timeout) -> None:
     for fname, size in remote.files.items():
         fd, tmp = tempfile.mkstemp(prefix=fname + ".", suffix=".part", dir=folder)
         os.close(fd)
@@ -115,4 +128,3 @@ def fetch(name: str, data_dir, base_url: str | None = None, timeout: float = 60.
         finally:
             if tmp.exists():
                 tmp.unlink()
-    return dataset_folder(SPECS[s.name], root) if s.kind == "cifar" else folder

@@ -88,8 +88,7 @@ def model_card(clf: SpikingClassifier, cfg, metrics: dict, versions: dict, class
 def export_run(run_dir, out_path, verify=None) -> netx.NetxModel:
     """Export a run to ``out_path``; ``verify(model, tmp_path, clf)`` may raise to refuse the file."""
     from neurodeploy.data import spec
-    from neurodeploy.files import read_json
-    from neurodeploy.runfolder import load_run
+    from neurodeploy.runfolder import load_run, read_metrics
     from neurodeploy.versions import versions
 
     clf = load_run(run_dir)
@@ -99,7 +98,7 @@ def export_run(run_dir, out_path, verify=None) -> netx.NetxModel:
     if clf.encoder.analog:
         raise UsageError(f"{run_dir}: encoding '{clf.encoder.name}' feeds analog currents, not spikes; "
                          "NetX export needs a spike encoder")
-    metrics = read_json(Path(run_dir) / "metrics.json")
+    metrics = read_metrics(run_dir)
     ds = spec(cfg.dataset)
     card = model_card(clf, cfg, metrics, versions(), ds.classes, ds.shape)
     model = to_netx(clf, card)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from neurodeploy.errors import CheckFailedError
+from neurodeploy.errors import BadInputError, CheckFailedError
 
 
 def compare(model, clf, images_u8, seed: int = 0) -> dict:
@@ -34,8 +34,12 @@ def verifier(n: int, data_dir=None):
 
     def verify(model, path, clf):
         from neurodeploy.data import load_dataset
+        from neurodeploy.runfolder import check_budget
 
+        check_budget(clf.config, n, f"checking the export on {n} test images")
         ds = load_dataset(model.card["dataset"], "test", data_dir, limit=n)
+        if len(ds) == 0:
+            raise BadInputError(f"data set '{model.card['dataset']}' has no test images to check the export on")
         r = compare(model, clf, ds.images, clf.seed)
         if r["prediction_agreement"] < 1.0:
             raise CheckFailedError(f"{path}: the exported artifact disagrees with the trained model on "

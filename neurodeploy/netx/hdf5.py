@@ -12,10 +12,12 @@ from typing import Any
 import h5py
 import numpy as np
 
+from neurodeploy import budget
 from neurodeploy.atomic import atomic_path
 from neurodeploy.netx.layers import (SUPPORTED, UNLOADABLE, ConvLayer, CubaNeuron, DenseLayer,
                                      FlattenLayer, InputLayer, NetxFormatError, NetxModel, RecurrentDenseLayer,
                                      SigmaDeltaNeuron, conv_output_size)
+from neurodeploy.schemas.model_card import check_card
 
 
 # ----------------------------------------------------------------------------------- writing
@@ -97,19 +99,39 @@ def write(model: NetxModel, path) -> Path:
 
 
 # ----------------------------------------------------------------------------------- reading
+MAX_NAME_BYTES = 1 << 16          # type names, model card text: refuse a giant string before reading it
+MAX_LAYERS = 10_000
+MAX_NEURONS = 1 << 31             # per layer (declared shapes)
+
+
 class _Reader:
     def __init__(self, path: Path):
         self.path = path
+        self.bytes = 0  # what the arrays read so far will take in memory (budget.py)
 
-    def fail(self, where: str, what: str) -> NetxFormatError:
-        return NetxFormatError(f"{self.path}: {where}: {what}")
-
-    def get(self, g: h5py.Group, key: str, where: str):
+    def declared(self, g, key, where) -> h5py.Dataset:
+        """The dataset ``key``, its declared size charged to the memory budget before reading it."""
         if key not in g:
             raise self.fail(where, f"missing field '{key}'")
         obj = g[key]
         if not isinstance(obj, h5py.Dataset):
             raise self.fail(where, f"field '{key}' is not a dataset")
+        if obj.shape is None:
+            raise self.fail(where, f"field '{key}' is empty (no shape)")
+        n = int(np.prod(obj.shape, dtype=object)) if obj.shape else 1
+        item = max(8, obj.dtype.itemsize) if obj.dtype.kind in "iufb" else obj.dtype.itemsize
+        self.bytes += n * item  # read as stored, then widened to 64 bits by the runtime
+        shape = " x ".join(str(d) for d in obj.shape) or "scalar"
+        budget.check(self.bytes, f"{self.path}: {where}: field '{key}' ({shape} {obj.dtype})")
+        return obj
+
+    def fail(self, where: str, what: str) -> NetxFormatError:
+        return NetxFormatError(f"{self.path}: {where}: {what}")
+
+    def get(self, g: h5py.Group, key: str, where: str):
+        obj = self.declared(g, key, where)
+        if obj.dtype.kind == "S" and (obj.size or 1) * obj.dtype.itemsize > MAX_NAME_BYTES:
+            raise self.fail(where, f"field '{key}' is {obj.size * obj.dtype.itemsize} bytes of text (at most {MAX_NAME_BYTES})")
         return obj[()]
 
     def integer(self, g, key, where, lo=None, hi=None) -> int:
@@ -127,6 +149,10 @@ class _Reader:
         if not np.issubdtype(v.dtype, np.integer) or v.ndim > 1:
             raise self.fail(where, f"field '{key}' must be integers, got {v.dtype} {v.shape}")
         t = tuple(int(x) for x in v.reshape(-1))
+        if n is None and not 1 <= len(t) <= 3:
+            raise self.fail(where, f"field '{key}' must have 1 to 3 entries, got {len(t)}")
+        if n is None and int(np.prod(t, dtype=object)) > MAX_NEURONS:
+            raise self.fail(where, f"field '{key}' = {t} declares more than {MAX_NEURONS:,} neurons")
         if n is not None and len(t) == 1:
             t = t * n
         if n is not None and len(t) != n:
@@ -293,6 +319,8 @@ def read(path) -> NetxModel:
             keys = sorted(lg.keys(), key=lambda k: int(k) if k.isdigit() else -1)
             if not keys or keys != [str(i) for i in range(len(keys))]:
                 raise r.fail("/layer", f"groups must be named 0..n-1, found {list(lg.keys())[:8]}")
+            if len(keys) > MAX_LAYERS:
+                raise r.fail("/layer", f"{len(keys)} layers (at most {MAX_LAYERS})")
             layers = [r.layer(lg[k], f"layer {k}") for k in keys]
             card: dict[str, Any] = {}
             if "model_card" in f:
@@ -300,7 +328,11 @@ def read(path) -> NetxModel:
                     card = json.loads(r.text(f, "model_card", "model_card"))
                 except json.JSONDecodeError as e:
                     raise r.fail("model_card", f"not valid JSON ({e.msg})") from None
+                except RecursionError:
+                    raise r.fail("model_card", "not valid JSON (nested too deeply)") from None
         except (OSError, KeyError, RuntimeError) as e:  # truncated datasets surface here
             raise NetxFormatError(f"{path}: damaged HDF5 content ({e})") from None
     _check_chain(r, layers)
+    synaptic = [l for l in layers if isinstance(l, (DenseLayer, ConvLayer))]
+    check_card(card, path, num_outputs=int(synaptic[-1].shape[0]))
     return NetxModel(layers=layers, card=card)

@@ -330,10 +330,17 @@ def make_report(model_path, target, *, backend: str = "emu", dataset: str | None
     rule = ExitRule.parse(exit_rule)
     if out is not None and Path(out).exists() and not Path(out).is_dir():
         raise UsageError(f"{out}: --out must be a folder, and this is a file")
+    from neurodeploy.outputs import check_output
+    from neurodeploy.report.output import own_files
+
+    check_output(out, "--out", inputs=[model_path, target if Path(str(target)).suffix == ".toml" else None],
+                 folder=True, own_files=own_files())
     profile = load_profile(target)                       # bad target: UsageError (2) before any work
     ann_profiles = [load_profile(p) for p in ANN_PROFILES]
     path = Path(model_path)
     model = netx.read(path)                              # bad file: NetxFormatError (3)
+    if (model.card or {}).get("steps") is not None:
+        rule.check_steps(int(model.card["steps"]))
     if input_path is not None:
         enc = file_inputs(model, input_path, steps, labels_path, input_mode, limit)
     else:

@@ -66,7 +66,7 @@ def encode_inputs(model: NetxModel, dataset: str | None = None, limit: int | Non
 
     # the one place `run` encodes data: same recipe, same shape and 0/1 checks
     spikes, labels = encode_dataset_for_model(model, name, "test", limit, data_dir, seed, encoding=encoding,
-                                              steps=steps)
+                                              steps=steps, source=path)
     root = data_root(data_dir)
     source = f"test split under {root}" if root else "test split of the sample shipped in the package"
     return EncodedSet(spikes=spikes, labels=np.asarray(labels, dtype=np.int64),

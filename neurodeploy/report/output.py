@@ -1,22 +1,28 @@
 """Write a report's files as one atomic set: ``report.json``, ``report.md`` and the PNG plots.
 
-Everything is rendered in memory first; then each file goes to a temporary name in the output
-folder (:func:`neurodeploy.atomic.atomic_path`) and only when every one of them is written are
-they renamed into place. An error anywhere leaves no partial file and no temporary file behind
-(an older report in the same folder stays as it was).
+Everything is rendered in memory first; then the files are written into a temporary folder
+beside the output folder, which is swapped into place whole (:func:`neurodeploy.atomic.atomic_dir`):
+a reader sees the old report or the new one, never a mix. An error or a kill anywhere leaves the
+older report as it was (a later write removes the temporary folder a kill left).
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 from pathlib import Path
 
 import numpy as np
 
-from neurodeploy.atomic import atomic_path
+from neurodeploy.atomic import atomic_dir
 
 JSON_NAME, MD_NAME = "report.json", "report.md"
+
+
+def own_files() -> set:
+    """The names a report folder holds (an existing --out folder may hold only these)."""
+    from neurodeploy.report import plots
+
+    return {JSON_NAME, MD_NAME, *plots.FILES}
 
 
 def _jsonable(obj):
@@ -59,12 +65,10 @@ def write_report(rep, out_dir) -> dict:
     except BaseException:
         rep.files = {}
         raise
-    out.mkdir(parents=True, exist_ok=True)
     try:
-        with contextlib.ExitStack() as stack:
+        with atomic_dir(out) as tmp:
             for path, data in files.items():
-                tmp = stack.enter_context(atomic_path(path))
-                tmp.write_bytes(data)
+                (tmp / path.name).write_bytes(data)
     except BaseException:
         rep.files = {}
         raise

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from neurodeploy import budget
 from neurodeploy.atomic import write_json
 from neurodeploy.errors import BadInputError, UsageError
 from neurodeploy import netx as netx_format
@@ -283,7 +284,8 @@ def run_model(model, spikes, labels=None, backend: str = "emu", exit_rule="off",
 # ----------------------------------------------------------------------------------- data
 def encode_dataset_for_model(model: netx_format.NetxModel, dataset: str | None = None,
                              split: str = "test", limit: int | None = None, data_dir=None,
-                             seed: int | None = None, encoding=None, steps: int | None = None) -> tuple:
+                             seed: int | None = None, encoding=None, steps: int | None = None,
+                             source=None) -> tuple:
     """Encode ``split`` of ``dataset`` (default: the card's) as the model card prescribes.
 
     Returns ``(spikes uint8 (N, *model.input_shape, T), labels int64 (N,))``. Images are scaled to
@@ -292,23 +294,34 @@ def encode_dataset_for_model(model: netx_format.NetxModel, dataset: str | None =
     (default: the card's seed, else 0), ``split``, i): the draw of training's metrics, ``report``
     and ``attack``, whatever ``limit`` or the batch size. A model
     whose first layer takes a flat vector gets the C-major flattening of (C, H, W). ``encoding``
-    and ``steps`` override (or, for a card-less file, stand in for) the card's.
+    and ``steps`` override (or, for a card-less file, stand in for) the card's. ``source``: the model's
+    file, named in errors.
     """
     from neurodeploy.data import load_dataset
     from neurodeploy.encoding import encode_samples, make_encoder
+
+    from neurodeploy.data import spec
+    from neurodeploy.errors import NeurodeployError
 
     card = dict(model.card or {})
     if encoding is not None:
         card["encoding"] = encoding
     if steps is not None:
         card["steps"] = int(steps)
+    where = f"{source}: " if source else ""
     for key in ("encoding", "steps"):
         if card.get(key) is None:
-            raise BadInputError(f"model card lacks '{key}': cannot encode a data set for this model "
+            raise BadInputError(f"{where}model card lacks '{key}': cannot encode a data set for this model "
                                 f"(give --encoding NAME --steps T, or --input X.npy --steps T)")
     name = dataset or card.get("dataset")
     if not name:
         raise UsageError("no data set given and the model card names none (use --dataset)")
+    try:  # names from the card are the file's fault (exit 3), names from options the user's (2)
+        if not dataset:
+            spec(name)
+        enc = make_encoder(card["encoding"])
+    except NeurodeployError as e:
+        raise BadInputError(f"{where}model card: {e}") from None
     if limit is not None and int(limit) < 1:
         raise UsageError(f"--limit must be >= 1, got {limit}")
     T = int(card["steps"])
@@ -316,12 +329,14 @@ def encode_dataset_for_model(model: netx_format.NetxModel, dataset: str | None =
         raise BadInputError(f"model card has steps = {T}")
     if seed is None:
         seed = int(card.get("seed") or 0)
-    enc = make_encoder(card["encoding"])
     if getattr(enc, "analog", False):
         raise BadInputError(f"encoding '{enc.name}' gives analog values; Lava takes binary spikes "
                             f"(deploy a model trained with a spike encoding)")
-    ds = load_dataset(name, split, data_dir, limit=limit)
     want = tuple(int(s) for s in model.input_shape)
+    # every layer's spike trains of every sample may be kept (report); checked before the data is read
+    neurons = int(np.prod(want)) + sum(int(np.prod(l.shape)) for l in model.layers if not isinstance(l, netx_format.InputLayer))
+    budget.check(budget.spike_trains(limit or 1, neurons, T), f"{limit or 1} images x {neurons:,} neurons x T={T}")
+    ds = load_dataset(name, split, data_dir, limit=limit)
     C, H, W = ds.images.shape[1:]
     factor = int(getattr(enc, "channels_factor", 1))
     enc_shape = (C * factor, H, W)
@@ -329,6 +344,9 @@ def encode_dataset_for_model(model: netx_format.NetxModel, dataset: str | None =
         raise BadInputError(f"data set '{name}' encodes to {enc_shape} per step with '{enc.name}', "
                             f"but the model takes {want}")
     N = len(ds.labels)
+    if N == 0:
+        raise BadInputError(f"data set '{name}' has no {split} images")
+    budget.check(budget.spike_trains(N, neurons, T), f"{N} images x {neurons:,} neurons x T={T}")
     out = torch.empty((N, *want, T), dtype=torch.uint8)
     chunk = 1024
     with torch.no_grad():

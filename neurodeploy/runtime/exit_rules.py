@@ -31,6 +31,7 @@ from neurodeploy.errors import UsageError
 
 KINDS = ("off", "margin", "confidence")
 _FORMS = "margin:M[,min=S] | confidence:P[,min=S] | off"
+MAX_NUMBER = 2 ** 31 - 1  # M and S before T is known; ExitRule.check_steps bounds them by T
 
 
 @dataclass(frozen=True)
@@ -56,28 +57,36 @@ class ExitRule:
         kind, sep, rest = s.partition(":")
         kind = kind.strip()
         if kind not in ("margin", "confidence") or not sep:
-            raise UsageError(f"bad exit rule '{text}' (expected {_FORMS})")
+            raise UsageError(f"bad --exit rule '{text}' (expected {_FORMS})")
         parts = [p.strip() for p in rest.split(",")]
         value, options = parts[0], parts[1:]
         min_steps = 1
         for opt in options:
             m = re.fullmatch(r"min\s*=\s*(\d+)", opt)
             if not m:
-                raise UsageError(f"bad exit rule option '{opt}' in '{text}' (only min=S, S >= 1)")
+                raise UsageError(f"bad --exit rule option '{opt}' in '{text}' (only min=S, S >= 1)")
             min_steps = int(m.group(1))
-            if min_steps < 1:
-                raise UsageError(f"bad exit rule '{text}': min must be >= 1")
+            if not 1 <= min_steps <= MAX_NUMBER:
+                raise UsageError(f"bad --exit rule '{text}': min must be in 1..{MAX_NUMBER}")
         if kind == "margin":
-            if not re.fullmatch(r"\d+", value) or int(value) < 1:
-                raise UsageError(f"bad exit rule '{text}': margin M must be an integer >= 1 spike")
+            if not re.fullmatch(r"\d+", value) or not 1 <= int(value) <= MAX_NUMBER:
+                raise UsageError(f"bad --exit rule '{text}': margin M must be an integer in 1..{MAX_NUMBER} spikes")
             return cls(kind="margin", margin=int(value), min_steps=min_steps)
         try:
             p = float(value)
         except ValueError:
-            raise UsageError(f"bad exit rule '{text}': confidence P must be a number in (0, 1]") from None
+            raise UsageError(f"bad --exit rule '{text}': confidence P must be a number in (0, 1]") from None
         if not (0.0 < p <= 1.0):
-            raise UsageError(f"bad exit rule '{text}': confidence P must be in (0, 1]")
+            raise UsageError(f"bad --exit rule '{text}': confidence P must be in (0, 1]")
         return cls(kind="confidence", confidence=p, min_steps=min_steps)
+
+    def check_steps(self, steps: int, option: str = "--exit") -> "ExitRule":
+        """Refuse numbers no run of ``steps`` time steps can reach (one output spike per class per step)."""
+        if self.kind == "margin" and self.margin > steps:
+            raise UsageError(f"{option} '{self}': margin {self.margin} exceeds T={steps} (at most one spike per step)")
+        if self.min_steps > steps:
+            raise UsageError(f"{option} '{self}': min={self.min_steps} exceeds T={steps} steps")
+        return self
 
     def __str__(self) -> str:
         if self.kind == "off":

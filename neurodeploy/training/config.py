@@ -6,8 +6,10 @@ from dataclasses import asdict, dataclass, field, fields
 from neurodeploy.data import spec
 from neurodeploy.data.augment import Augment
 from neurodeploy.encoding import make_encoder
-from neurodeploy.errors import BadInputError, UsageError
+from neurodeploy.errors import BadInputError, NeurodeployError, UsageError
+from neurodeploy.models.architectures import ARCHITECTURES
 from neurodeploy.models.snn import NeuronConfig
+from neurodeploy.schemas.run_config import check_run_config
 from neurodeploy.training.losses import LOSSES
 from neurodeploy.training.perturb import parse_adv, parse_noise
 
@@ -38,9 +40,16 @@ class TrainConfig:
     augment: str | None = None  # none | cropP | flip | cropP+flip; None: the data set's default (validate fills it in)
 
     def validate(self) -> "TrainConfig":
-        ds = spec(self.dataset)
+        """Types and ranges of every field (the run-config schema), then names and cross-field rules."""
+        try:
+            check_run_config(asdict(self), "training settings")
+        except BadInputError as e:  # settings given in code or on the command line: a usage error
+            raise UsageError(str(e)) from None
+        spec(self.dataset)
+        if self.model not in ARCHITECTURES:
+            raise UsageError(f"unknown model '{self.model}' (known: {', '.join(ARCHITECTURES)})")
         if self.augment is None:
-            self.augment = ds.augment
+            self.augment = spec(self.dataset).augment
         self.augment = str(Augment.parse(self.augment))
         make_encoder(self.encoding)
         if self.loss not in LOSSES:
@@ -57,8 +66,13 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict, source: str = "config") -> "TrainConfig":
+        """Build from a ``config.json``-like dict, every field type- and range-checked
+        (:mod:`neurodeploy.schemas.run_config`), names and cross-field rules by :meth:`validate`;
+        any fault is one line naming ``source`` and the key."""
+        check_run_config(d, source)
         known = {f.name for f in fields(cls)}
-        unknown = set(d) - known - {"versions"}
-        if unknown:
-            raise BadInputError(f"{source}: unknown keys {sorted(unknown)}")
-        return cls(**{k: v for k, v in d.items() if k in known})
+        cfg = cls(**{k: v for k, v in d.items() if k in known})
+        try:
+            return cfg.validate()
+        except NeurodeployError as e:
+            raise BadInputError(f"{source}: {e}") from None

@@ -9,11 +9,14 @@ that does not mask (docs/attacks.md).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 
 from neurodeploy.errors import UsageError
+
+MAX_PGD_STEPS = 10_000
 
 
 @dataclass(frozen=True)
@@ -24,31 +27,37 @@ class Adv:
 
 
 def parse_noise(text: str | None) -> float | None:
+    """``gaussian:SIGMA`` -> σ, a finite number in [0, 1] (pixel units)."""
     if not text:
         return None
-    kind, _, val = text.partition(":")
+    kind, _, val = str(text).partition(":")
     try:
         sigma = float(val)
     except ValueError:
-        sigma = -1
-    if kind != "gaussian" or sigma < 0:
-        raise UsageError(f"bad --noise '{text}' (expected gaussian:SIGMA)")
+        sigma = math.nan
+    if kind != "gaussian" or not (0.0 <= sigma <= 1.0):
+        raise UsageError(f"bad --noise '{text}' (expected gaussian:SIGMA, SIGMA a finite number in [0, 1])")
     return sigma
 
 
 def parse_adv(text: str | None) -> Adv | None:
+    """``fgsm:EPS`` or ``pgd:EPS,K``: ε a finite number in [0, 1], K an integer in 1..MAX_PGD_STEPS."""
     if not text:
         return None
-    kind, _, val = text.partition(":")
+    kind, _, val = str(text).partition(":")
+    form = f"bad --adv '{text}' (expected fgsm:EPS or pgd:EPS,K with EPS in [0, 1], K in 1..{MAX_PGD_STEPS})"
+    parts = [v.strip() for v in val.split(",")]
     try:
-        parts = [float(v) for v in val.split(",")]
-        if kind == "fgsm" and len(parts) == 1:
-            return Adv("fgsm", parts[0])
-        if kind == "pgd" and len(parts) == 2 and parts[1] >= 1:
-            return Adv("pgd", parts[0], int(parts[1]))
+        eps = float(parts[0])
     except ValueError:
-        pass
-    raise UsageError(f"bad --adv '{text}' (expected fgsm:EPS or pgd:EPS,K)")
+        raise UsageError(form) from None
+    if not (0.0 <= eps <= 1.0):
+        raise UsageError(form)
+    if kind == "fgsm" and len(parts) == 1:
+        return Adv("fgsm", eps)
+    if kind == "pgd" and len(parts) == 2 and parts[1].isdigit() and 1 <= int(parts[1]) <= MAX_PGD_STEPS:
+        return Adv("pgd", eps, int(parts[1]))
+    raise UsageError(form)
 
 
 def perturb_batch(clf, x: torch.Tensor, y: torch.Tensor, noise: float | None, adv: Adv | None, lossf) -> torch.Tensor:

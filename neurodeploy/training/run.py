@@ -18,8 +18,11 @@ from neurodeploy.data.augment import Augment, augment
 from neurodeploy.encoding import encode_samples
 from neurodeploy.errors import BadInputError, UsageError
 from neurodeploy.files import read_json
+from neurodeploy.outputs import enclosing_run, same_place
+from neurodeploy.schemas.checkpoint import read_checkpoint
 from neurodeploy.models.classifier import SpikingClassifier
-from neurodeploy.runfolder import CHECKPOINT, build_classifier, checkpoint_state, load_weights
+from neurodeploy.runfolder import (CHECKPOINT, build_classifier, check_budget, checkpoint_state, load_weights, read_config,
+                                   read_metrics)
 from neurodeploy.seeding import derive, stream
 from neurodeploy.training.config import TrainConfig
 from neurodeploy.training.losses import accuracy_per_step, loss_fn
@@ -58,13 +61,24 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False, data_dir=None, progre
     cfg.validate()
     out = Path(out_dir)
     ckpt_path = out / CHECKPOINT
+    if cfg.init_from and same_place(cfg.init_from, out):
+        raise UsageError(f"--init-from {cfg.init_from}: is the run folder being written (--out {out})")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: is a file, expected a run folder")
+    if enclosing_run(out.parent) is not None:
+        raise UsageError(f"--out {out}: is inside the run folder {enclosing_run(out.parent)}; choose another folder")
+    state = None
     if resume:
-        if not ckpt_path.exists():
-            raise BadInputError(f"{ckpt_path}: nothing to resume (no checkpoint)")
-        saved = TrainConfig.from_dict(read_json(out / "config.json"), str(out / "config.json")).validate()
+        if not (out / "config.json").exists():
+            raise BadInputError(f"{out}: nothing to resume (no config.json)")
+        saved = read_config(out)
         if asdict(saved) != asdict(cfg):
             raise UsageError(f"{out / 'config.json'}: resume needs the same settings as the run")
-    out.mkdir(parents=True, exist_ok=True)
+        if ckpt_path.exists():  # killed before the first checkpoint: the run starts over
+            state = read_checkpoint(ckpt_path, need_training_state=True)
+    elif ckpt_path.exists():
+        raise UsageError(f"--out {out}: already holds a trained run (use --resume, or another folder)")
+    check_budget(cfg, max(cfg.batch_size, 500), "training: one batch")  # 500: the evaluation batch
 
     torch.manual_seed(derive(cfg.seed, "train/init"))
     np.random.seed(derive(cfg.seed, "train/init") % (1 << 32))
@@ -77,19 +91,29 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False, data_dir=None, progre
         src = Path(cfg.init_from) / CHECKPOINT
         if not src.exists():
             raise BadInputError(f"{src}: missing (--init-from needs a trained run)")
-        load_weights(clf, torch.load(src, map_location="cpu", weights_only=True)["model"], str(src))
-    if resume:
-        state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        load_weights(clf, read_checkpoint(src)["model"], str(src))
+    if state is not None:
         load_weights(clf, state["model"], str(ckpt_path))
-        opt.load_state_dict(state["optimizer"])
-        if sched is not None and "scheduler" in state:
-            sched.load_state_dict(state["scheduler"])
+        try:
+            opt.load_state_dict(state["optimizer"])
+            if sched is not None and "scheduler" in state:
+                sched.load_state_dict(state["scheduler"])
+        except (KeyError, ValueError, TypeError, RuntimeError) as e:
+            raise BadInputError(f"{ckpt_path}: optimiser state does not match the model ({type(e).__name__})") from None
         start = int(state["epoch"]) + 1
-        history = read_json(out / "metrics.json").get("epochs", [])[:start]
+        # the checkpoint holds the history (one atomic file is the truth); older checkpoints: metrics.json
+        history = list(state["history"]) if "history" in state else read_metrics(out)["epochs"][:start]
+        if len(history) != start:
+            raise BadInputError(f"{ckpt_path}: metrics of {len(history)} epochs for a checkpoint after epoch {start}")
 
     train_ds = load_dataset(cfg.dataset, "train", data_dir, cfg.limit)
     test_ds = load_dataset(cfg.dataset, "test", data_dir, cfg.test_limit)
+    if len(train_ds) == 0 or len(test_ds) == 0:
+        raise BadInputError(f"data set '{cfg.dataset}' has no {'training' if len(train_ds) == 0 else 'test'} images")
+    out.mkdir(parents=True, exist_ok=True)
     write_json(out / "config.json", {**asdict(cfg), "versions": versions()})
+    if state is not None:
+        write_json(out / "metrics.json", {"epochs": history, "seed": cfg.seed})
     lossf = loss_fn(cfg.loss)
     noise, adv = parse_noise(cfg.noise), parse_adv(cfg.adv)
     aug = Augment.parse(cfg.augment)
@@ -98,6 +122,7 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False, data_dir=None, progre
     last = cfg.epochs if stop_after is None else min(cfg.epochs, stop_after)
     for epoch in range(start, last):
         t0 = time.time()
+        torch.manual_seed(derive(cfg.seed, "train/epoch", epoch))  # noise / PGD starts: the same draws on a resumed run
         clf.train()
         order = torch.randperm(len(train_ds), generator=stream(cfg.seed, "train/order", epoch))
         total, correct, loss_sum = 0, 0, 0.0
@@ -127,11 +152,12 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False, data_dir=None, progre
         if sched is not None:
             sched.step()
         ev = evaluate(clf, test_ds.images, test_ds.labels)
-        # checkpoint first, then metrics: a crash between them re-runs one epoch, never skips one
+        # checkpoint (with the history) first, then metrics.json: a resume after a crash between them
+        # re-writes metrics.json from the checkpoint
         history.append({"epoch": epoch + 1, "loss": loss_sum / max(total, 1), "train_accuracy": correct / max(total, 1),
                         **ev, "seconds": time.time() - t0})
         write_with(ckpt_path, lambda tmp: torch.save(
-            {"model": checkpoint_state(clf), "optimizer": opt.state_dict(), "epoch": epoch,
+            {"model": checkpoint_state(clf), "optimizer": opt.state_dict(), "epoch": epoch, "history": history,
              **({"scheduler": sched.state_dict()} if sched is not None else {})}, tmp))
         write_json(out / "metrics.json", {"epochs": history, "seed": cfg.seed})
         if show:

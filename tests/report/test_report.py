@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -121,21 +122,22 @@ def test_write_failure_keeps_old_report_and_leaves_no_temp(tiny_model_path, tmp_
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     assert set(before) == FILES
 
-    real = report_output.atomic_path
+    real = Path.write_bytes
     calls = {"n": 0}
 
-    def flaky(path):
+    def flaky(self, data):
         calls["n"] += 1
         if calls["n"] == 3:       # the third file fails after two were staged
             raise OSError("disk full")
-        return real(path)
+        return real(self, data)
 
-    monkeypatch.setattr(report_output, "atomic_path", flaky)
+    monkeypatch.setattr(Path, "write_bytes", flaky)
     rep.exit_rule = "changed"     # would change report.md and report.json if written
     with pytest.raises(OSError, match="disk full"):
         report_output.write_report(rep, out)
     after = {p.name: p.read_bytes() for p in out.iterdir()}
     assert after == before        # old set intact, no temp files
+    assert [p.name for p in tmp_path.iterdir()] == ["rep"]
     assert rep.files == {}
 
 
@@ -166,7 +168,7 @@ def test_cli_bad_target_exits_2(tiny_model_path, tmp_path):
 
 def test_cli_bad_exit_rule_and_backend_exit_2(tiny_model_path):
     r = CliRunner().invoke(main, ["report", str(tiny_model_path), "--target", "loihi2", "--exit", "margin:x"])
-    assert r.exit_code == 2 and "bad exit rule" in r.output
+    assert r.exit_code == 2 and "bad --exit rule" in r.output
     r = CliRunner().invoke(main, ["report", str(tiny_model_path), "--target", "loihi2", "--backend", "loihi2"])
     assert r.exit_code == 2
 
