@@ -75,7 +75,7 @@ def _memory_limit(ctx, param, value):
 
 @click.group(cls=OneLineGroup)
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
-@click.option("--threads", default=None, metavar="N|auto",
+@click.option("--threads", default=None, metavar="N|auto", type=ct.THREADS,
               help="torch threads (default: NEURODEPLOY_THREADS, else auto = usable cores not busy elsewhere).")
 @click.option("--memory-limit", default=None, callback=_memory_limit, expose_value=False, is_eager=True,
               help="Refuse work whose arrays would need more: 4G, 512M, 50% (default: NEURODEPLOY_MEMORY_LIMIT, "
@@ -142,7 +142,7 @@ def data_fetch(name, data_dir, mirror):
 @click.option("--resume", is_flag=True, help="Continue from the run folder's checkpoint.")
 @click.option("--init-from", default=None, type=click.Path(file_okay=False),
               help="Start from this run's weights (fine-tuning, e.g. adversarial).")
-@click.option("--augment", default=None, help="none | cropP | flip | cropP+flip (default: the data set's; cifar10 crop4+flip).")
+@click.option("--augment", default=None, type=ct.AUGMENT, help="none | cropP | flip | cropP+flip (default: the data set's; cifar10 crop4+flip).")
 @DATA_DIR
 @friendly_errors
 def train(dataset, model, encoding, steps, epochs, seed, out_dir, ann, loss, noise, adv, mppd, batch_size, lr,
@@ -206,7 +206,9 @@ def export(run_dir, out_path, fmt, check_samples, data_dir):
 def convert_cmd(model_path, to_format, out_path):
     """Convert NetX file MODEL_PATH to NIR (exact; the dt convention and model card in its metadata)."""
     from neurodeploy.nir.api import convert_file
+    from neurodeploy.outputs import check_output
 
+    check_output(out_path, "--out", inputs=[model_path])
     convert_file(model_path, out_path)
     click.echo(f"{out_path}: NIR graph of {model_path}")
 
@@ -214,21 +216,23 @@ def convert_cmd(model_path, to_format, out_path):
 @main.command("import")
 @click.argument("nir_path", type=click.Path())
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="MODEL.net to write.")
-@click.option("--steps", "-T", default=None, type=int, help="Verification steps (default: the graph's card, else 8).")
+@click.option("--steps", "-T", default=None, type=ct.STEPS, help="Verification steps (default: the graph's card, else 8).")
 @click.option("--encoding", default=None, help="Verify on --dataset encoded so (and record it); default: generated spikes.")
 @click.option("--dataset", default=None, help="Data set for --encoding (default: the graph's card, else fashion-mnist).")
-@click.option("--limit", default=200, show_default=True, type=int, help="Verification samples.")
-@click.option("--min-agreement", default=0.99, show_default=True, type=float,
+@click.option("--limit", default=200, show_default=True, type=ct.COUNT, help="Verification samples.")
+@click.option("--min-agreement", default=0.99, show_default=True, type=ct.FRACTION,
               help="Refuse the import below this prediction agreement with the NIR reference.")
 @click.option("--approximate", is_flag=True, help="Approximate what Lava cannot state exactly (recorded in the card).")
-@click.option("--dt", default=None, type=float, help="Seconds per step the graph assumes (default: its metadata, else 1e-4).")
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--dt", default=None, type=ct.RATE, help="Seconds per step the graph assumes (default: its metadata, else 1e-4).")
+@click.option("--seed", default=0, show_default=True, type=ct.SEED)
 @DATA_DIR
 @friendly_errors
 def import_cmd(nir_path, out_path, steps, encoding, dataset, limit, min_agreement, approximate, dt, seed, data_dir):
     """Import NIR graph NIR_PATH as a NetX file, verified against a float reference simulation."""
     from neurodeploy.nir.api import import_file
+    from neurodeploy.outputs import check_output
 
+    check_output(out_path, "--out", inputs=[nir_path])
     r = import_file(nir_path, out_path, steps=steps, encoding=encoding, dataset=dataset, limit=limit,
                     min_agreement=min_agreement, approximate=approximate, seed=seed, data_dir=data_dir, dt=dt)
     exact = sum(l.lossless for l in r.imported.layers)
@@ -259,7 +263,7 @@ def profiles_cmd():
 @main.command("fit")
 @click.argument("model_path", type=click.Path())
 @click.option("--target", required=True, help="Profile name (see `neurodeploy profiles`) or a .toml path.")
-@click.option("--steps", "-T", type=int, default=None, help="Time steps T of a card-less file (checks reset_interval).")
+@click.option("--steps", "-T", type=ct.STEPS, default=None, help="Time steps T of a card-less file (checks reset_interval).")
 @friendly_errors
 def fit_cmd(model_path, target, steps):
     """Check MODEL.net against a target's limits; exit 1 listing every violation if it does not fit."""
@@ -343,7 +347,7 @@ def attack_cmd(run_dir, method, eps, steps, restarts, eot, norm, limit, exit_rul
 # card-less NetX files: the activity source is --input (or --encoding + --dataset), T is --steps
 @click.option("--input", "input_path", default=None, type=click.Path(dir_okay=False),
               help="Input array .npy/.npz/.h5 (as for `run`) as the activity source.")
-@click.option("--steps", "-T", type=int, default=None, help="Time steps T (card-less files).")
+@click.option("--steps", "-T", type=ct.STEPS, default=None, help="Time steps T (card-less files).")
 @click.option("--labels", "labels_path", default=None, type=click.Path(dir_okay=False),
               help="Integer labels for --input (without: accuracy = agreement with the full-T prediction).")
 @click.option("--input-mode", type=click.Choice(["spikes", "a_in", "bias"]), default=None,
@@ -378,7 +382,7 @@ def report_cmd(model_path, target, backend, dataset, limit, exit_rule, seed, dat
 @click.option("--input", "input_path", default=None, type=click.Path(dir_okay=False),
               help="Input array .npy/.npz/.h5: (N, *input_shape, T) per step, or (N, *input_shape) frames "
                    "with --input-mode bias. input_shape as `info` prints it.")
-@click.option("--steps", "-T", type=int, default=None, help="Time steps T (card-less files; bias mode).")
+@click.option("--steps", "-T", type=ct.STEPS, default=None, help="Time steps T (card-less files; bias mode).")
 @click.option("--labels", "labels_path", default=None, type=click.Path(dir_okay=False),
               help="Integer labels (N,) for --input: prints accuracy.")
 @click.option("--input-mode", type=click.Choice(["spikes", "a_in", "bias"]), default=None,
@@ -450,9 +454,9 @@ def doctor_cmd():
 @click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
               help="Study folder (runs, cells, results); running again resumes it.")
 @click.option("--summarize", is_flag=True, help="SOURCE is a study folder: write study.md, study.json and plots.")
-@click.option("--workers", type=int, default=1, show_default=True, help="Local worker processes.")
+@click.option("--workers", type=ct.WORKERS, default=1, show_default=True, help="Local worker processes.")
 @click.option("--ray", "ray_address", default=None, help="Run cells as Ray tasks: 'local' or a cluster ADDRESS.")
-@click.option("--limit", type=int, default=None, help="Test images per cell (overrides the grid's study.limit).")
+@click.option("--limit", type=ct.COUNT, default=None, help="Test images per cell (overrides the grid's study.limit).")
 @DATA_DIR
 @friendly_errors
 def study_cmd(source, out_dir, summarize, workers, ray_address, limit, data_dir):
@@ -469,6 +473,11 @@ def study_cmd(source, out_dir, summarize, workers, ray_address, limit, data_dir)
         raise UsageError("give --out DIR (the study folder), or use DIR --summarize")
     if ray_address and workers != 1:
         raise UsageError("--workers is for the local pool; with --ray the cluster's CPUs decide")
+    from neurodeploy.outputs import check_output, same_place
+
+    if same_place(out_dir, source):
+        raise UsageError(f"--out {out_dir}: is the grid file itself; choose a study folder")
+    check_output(out_dir, "--out", folder=True)
     from neurodeploy.study.runner import run_study
 
     res = run_study(source, out_dir, workers=workers, ray=ray_address, limit=limit, data_dir=data_dir)

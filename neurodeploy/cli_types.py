@@ -130,3 +130,37 @@ EPS = FiniteFloat(0.0, 1.0, ratio=True)        # a perturbation budget in pixel 
 EPS_LIST = FloatList(FiniteFloat(0.0, ratio=True))  # upper bound by norm: AttackConfig.validate
 RATE = FiniteFloat(0.0, lo_open=True)          # learning rates and other strictly positive rates
 NONNEGATIVE = FiniteFloat(0.0)                 # penalties (ρ of --mppd), noise levels
+FRACTION = FiniteFloat(0.0, 1.0)               # shares and agreements in [0, 1] (--min-agreement)
+WORKERS = Count(1, 1024)                       # local worker processes (--workers)
+
+
+class _Parsed(click.ParamType):
+    """Text checked by a package parser (``parse(text)`` raising UsageError): its message, naming the option."""
+
+    def __init__(self, name: str, parse):
+        self.name, self._parse = name, parse
+
+    def convert(self, value, param, ctx):
+        from neurodeploy.errors import UsageError
+
+        try:
+            self._parse(value)
+        except UsageError as e:
+            self.fail(str(e), param, ctx)
+        return value
+
+
+def _threads(text):
+    from neurodeploy.threads import parse_threads
+
+    return parse_threads(text)
+
+
+def _augment(text):
+    from neurodeploy.data.augment import Augment
+
+    return Augment.parse(text)
+
+
+THREADS = _Parsed("N|auto", _threads)          # --threads: 1..MAX_THREADS or auto
+AUGMENT = _Parsed("spec", _augment)            # --augment: none | cropP | flip | cropP+flip

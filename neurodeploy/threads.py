@@ -119,6 +119,9 @@ def busy_cores(sample_s: float = 0.1, stat: Path | str = "/proc/stat") -> float:
     return max(0.0, (b[0] - a[0]) / (b[1] - a[1]) * ncpu)
 
 
+MAX_THREADS = 1024  # more threads than any machine's cores only adds contention
+
+
 def parse_threads(value) -> int | None:
     """A thread-count setting: a positive integer, or None/"auto"/"" for the automatic policy."""
     if value is None or str(value).strip().lower() in ("", "auto"):
@@ -127,8 +130,8 @@ def parse_threads(value) -> int | None:
         n = int(str(value).strip())
     except ValueError:
         n = 0
-    if n < 1:
-        raise UsageError(f"threads must be a positive integer or 'auto', got '{value}' (--threads / {ENV})")
+    if not 1 <= n <= MAX_THREADS:
+        raise UsageError(f"threads must be an integer in 1..{MAX_THREADS} or 'auto', got '{value}' (--threads / {ENV})")
     return n
 
 

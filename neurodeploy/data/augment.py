@@ -7,7 +7,7 @@ a flip bit f (probability 1/2), drawn in that order from the generator::
     x'[n, c, i, j] = pad_p(x)[n, c, i + dy, j + dx]        (zero padding)
     x''[n, c, i, j] = x'[n, c, i, W - 1 - j] if f else x'[n, c, i, j]
 
-Specs: ``none``, ``cropP`` (P ≥ 1), ``flip``, ``cropP+flip`` (e.g. ``crop4+flip``).
+Specs: ``none``, ``cropP`` (1 ≤ P ≤ 64), ``flip``, ``cropP+flip`` (e.g. ``crop4+flip``).
 """
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import torch
 
 from neurodeploy.errors import UsageError
+
+MAX_PAD = 64  # crop padding beyond the largest image side (32) only adds empty border
 
 
 @dataclass(frozen=True)
@@ -34,12 +36,12 @@ class Augment:
         pad, flip = 0, False
         for part in t.split("+"):
             m = re.fullmatch(r"crop(\d+)", part.strip())
-            if m and int(m.group(1)) >= 1 and not pad:
+            if m and 1 <= int(m.group(1)) <= MAX_PAD and not pad:
                 pad = int(m.group(1))
             elif part.strip() == "flip" and not flip:
                 flip = True
             else:
-                raise UsageError(f"bad augmentation '{text}' (expected none, cropP, flip or cropP+flip, e.g. crop4+flip)")
+                raise UsageError(f"bad augmentation '{text}' (expected none, cropP (1 <= P <= {MAX_PAD}), flip or cropP+flip, e.g. crop4+flip)")
         return cls(pad, flip)
 
     def __str__(self) -> str:
