@@ -18,8 +18,8 @@ import torch
 from neurodeploy import netx
 from neurodeploy.errors import CheckFailedError, UsageError
 from neurodeploy.nir.convention import Convention
-from neurodeploy.nir.from_nir import Imported, from_nir
-from neurodeploy.nir.graph import read_graph, write_graph
+from neurodeploy.nir.from_nir import CARD_KEY, Imported, from_nir
+from neurodeploy.nir.graph import NirImportError, read_graph, write_graph
 from neurodeploy.nir.to_nir import to_nir
 from neurodeploy.nir.verify import Verification, verify
 
@@ -92,13 +92,24 @@ def import_file(nir_path, out_path, steps: int | None = None, encoding: str | No
     if dt is not None and not (np.isfinite(dt) and dt > 0):
         raise UsageError(f"--dt must be a positive time step in seconds, got {dt}")
     graph = read_graph(nir_path)
-    imp = from_nir(graph, approximate=approximate, convention=Convention(dt=float(dt)) if dt else None)
+    try:
+        imp = from_nir(graph, approximate=approximate, convention=Convention(dt=float(dt)) if dt else None)
+    except NirImportError as e:   # the node's line, prefixed with the file it is in
+        raise NirImportError(f"{nir_path}: {e}") from None
     src = imp.source_card or {}
+    if src:
+        from neurodeploy.schemas.model_card import check_card
+
+        check_card(src, f"{nir_path}: metadata '{CARD_KEY}'", num_outputs=int(np.prod(imp.model.output_shape)))
     enc = make_encoder(encoding).config() if encoding else src.get("encoding")
     T = int(steps or src.get("steps") or 8)
     if T < 1:
         raise UsageError(f"--steps must be >= 1, got {T}")
     ds_name = dataset or (src.get("dataset") if enc else None) or ("fashion-mnist" if enc else None)
+    from neurodeploy import budget
+
+    budget.check(budget.spike_trains(limit, int(np.prod(imp.model.input_shape)), T, 4),
+                 f"{nir_path}: verification input ({limit} samples x {tuple(imp.model.input_shape)} x T={T})")
     x, desc = verification_input(imp.model, T, enc, ds_name, limit, seed, data_dir)
     v = verify(graph, imp, x, min_agreement, desc)
     if not v.passed:

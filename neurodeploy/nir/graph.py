@@ -35,6 +35,9 @@ def read_graph(path):
                 raise BadInputError(f"{path}: not a NIR file (no '/node' group)")
     except OSError as e:
         raise BadInputError(f"{path}: not a readable HDF5 file ({str(e).split('(')[0].strip()})") from None
+    from neurodeploy.nir.schema import check_file
+
+    check_file(path)   # types, finiteness and the memory budget before nir.read loads any array
     try:
         graph = nir.read(path, type_check=False)   # exporters disagree on types; the importer checks shapes itself
     except BadInputError:
