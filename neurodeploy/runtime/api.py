@@ -385,6 +385,9 @@ def inputs_from_file(model: netx_format.NetxModel, input_path, steps: int | None
                 raise UsageError(f"--steps {steps}: the input holds {x.shape[-1]} steps")
             x = x[..., :int(steps)]
         T = int(x.shape[-1])
+        if tuple(x.shape[1:-1]) != tuple(net.input_shape) or x.shape[0] < 1 or T < 1:
+            raise BadInputError(f"{input_path}: --input: shape {x.shape} does not match the model input "
+                                f"(N, {', '.join(map(str, net.input_shape))}, T) with N, T >= 1")
     else:
         if steps is None:
             raise UsageError("--input-mode bias holds one frame per sample: give --steps T")
