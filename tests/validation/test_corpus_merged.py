@@ -1,0 +1,207 @@
+"""Hostile-input corpus for the commands merged after issue 12: import/convert (NIR files), study,
+card-less run/report --input arrays, fit --steps, --threads, train --augment.
+
+Same contract as test_corpus.py: exit code, one stderr line naming the file or option, no
+traceback, nothing created, changed or removed in the work folder.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from test_corpus import refuse_in
+
+_O = []
+
+
+def _opt(cmd, opt, values, needle=None):
+    for v in values:
+        _O.append((f"{cmd[0]} {opt} {v}", [*cmd, opt, v], needle or opt))
+
+
+_IMPORT = ["import", "{work}/model.nir", "--out", "{work}/o.net"]
+_opt(_IMPORT, "--steps", ["0", "-1", "abc", "99999999999999"])
+_opt(_IMPORT, "--limit", ["0", "-5", "abc"])
+_opt(_IMPORT, "--min-agreement", ["nan", "1.5", "-0.1", "abc"])
+_opt(_IMPORT, "--dt", ["0", "-1", "nan", "inf"])
+_opt(_IMPORT, "--seed", ["-1", "99999999999999999999999"])
+_opt(["fit", "{work}/model.net", "--target", "loihi2"], "--steps", ["0", "-1", "abc"])
+_opt(["run", "{work}/model.net", "--limit", "4"], "--steps", ["0", "abc"])
+_opt(["report", "{work}/model.net", "--target", "loihi2", "--limit", "4"], "--steps", ["0", "nan"])
+_opt(["study", "{work}/g.toml", "--out", "{work}/s"], "--workers", ["0", "-1", "abc", "99999"])
+_opt(["study", "{work}/g.toml", "--out", "{work}/s"], "--limit", ["0", "-5"])
+_opt(["train", "--out", "{work}/new", "--limit", "8"], "--augment", ["bogus", "crop0", "crop-1", "crop99999999",
+                                                                    "flip+flip", "crop4+crop4"])
+for v in ("0", "-1", "abc", "1.5", "99999999"):
+    _O.append((f"--threads {v}", ["--threads", v, "info", "{work}/model.net"], "--threads"))
+_O.append(("convert --out input", ["convert", "{work}/model.net", "--to", "nir", "--out", "{work}/model.net"], "--out"))
+_O.append(("import --out input", ["import", "{work}/model.nir", "--out", "{work}/model.nir"], "--out"))
+_O.append(("import --out in run", ["import", "{work}/model.nir", "--out", "{work}/run/x.net"], "--out"))
+_O.append(("study --out grid", ["study", "{work}/g.toml", "--out", "{work}/g.toml"], "--out"))
+_O.append(("study --out run", ["study", "{work}/g.toml", "--out", "{work}/run"], "--out"))
+
+
+@pytest.fixture
+def nwork(work):
+    from neurodeploy.nir.api import convert_file
+
+    convert_file(work / "model.net", work / "model.nir")
+    (work / "g.toml").write_text("[study]\n")
+    return work
+
+
+@pytest.mark.parametrize("case", _O, ids=[c[0] for c in _O])
+def test_merged_command_options(case, nwork):
+    _, args, needle = case
+    refuse_in(nwork, [a.format(work=nwork) for a in args], 2, needle)
+
+
+# ------------------------------------------------------------------------------ NIR files
+def _h5(edit):
+    def make(path, valid):
+        import h5py
+
+        path.write_bytes(valid.read_bytes())
+        with h5py.File(path, "r+") as f:
+            edit(f["node"])
+    return make
+
+
+def _nodes(f):
+    return f["nodes"]
+
+
+def _neuron(f):
+    return next(n for n in _nodes(f) if n.startswith("lif"))
+
+
+def _weight(f):
+    return next(n for n in _nodes(f) if "weight" in _nodes(f)[n])
+
+
+def _set(group, key, **kw):
+    if key in group:
+        del group[key]
+    group.create_dataset(key, **kw)
+
+
+def _huge(f):
+    g = _nodes(f)[_weight(f)]
+    del g["weight"]
+    g.create_dataset("weight", shape=(100_000, 100_000), dtype="float32")
+
+
+def _cycle(f):
+    e = [tuple(x.decode() if isinstance(x, bytes) else x for x in row) for row in f["edges"][()]]
+    e.append((_neuron(f), _weight(f)))
+    e.append((_neuron(f), e[0][0]))
+    _set(f, "edges", data=np.array(e, dtype=object), dtype=__import__("h5py").string_dtype())
+
+
+def _card(f):
+    import json
+
+    card = json.loads(f["metadata"]["neurodeploy_model_card"][()])
+    card["steps"] = "abc"
+    _set(f["metadata"], "neurodeploy_model_card", data=json.dumps(card))
+
+
+NIR_MUTATIONS = [
+    ("empty-file", lambda p, v: p.write_bytes(b""), 3),
+    ("text-file", lambda p, v: p.write_text("not hdf5"), 3),
+    ("no-node-group", _h5(lambda f: None) if False else (lambda p, v: __import__("h5py").File(p, "w").close()), 3),
+    ("weight-nan", _h5(lambda f: _set(_nodes(f)[_weight(f)], "weight",
+                                      data=np.full(_nodes(f)[_weight(f)]["weight"].shape, np.nan, "f4"))), 3),
+    ("weight-inf", _h5(lambda f: _set(_nodes(f)[_weight(f)], "weight",
+                                      data=np.full(_nodes(f)[_weight(f)]["weight"].shape, np.inf, "f4"))), 3),
+    ("weight-complex", _h5(lambda f: _set(_nodes(f)[_weight(f)], "weight", data=np.zeros((10, 4), np.complex64))), 3),
+    ("weight-1d", _h5(lambda f: _set(_nodes(f)[_weight(f)], "weight", data=np.zeros(7, "f4"))), 3),
+    ("weight-huge", _h5(_huge), 2),
+    ("tau-nan", _h5(lambda f: _set(_nodes(f)[_neuron(f)], "tau_mem",
+                                   data=np.full(_nodes(f)[_neuron(f)]["tau_mem"].shape, np.nan))), 3),
+    ("threshold-negative", _h5(lambda f: _set(_nodes(f)[_neuron(f)], "v_threshold",
+                                              data=-np.ones(_nodes(f)[_neuron(f)]["v_threshold"].shape))), 3),
+    ("type-missing", _h5(lambda f: _nodes(f)[_neuron(f)].__delitem__("type")), 3),
+    ("type-number", _h5(lambda f: _set(_nodes(f)[_neuron(f)], "type", data=5)), 3),
+    ("type-unknown", _h5(lambda f: _set(_nodes(f)[_neuron(f)], "type", data="LSTM")), 3),
+    ("node-missing", _h5(lambda f: _nodes(f).__delitem__(_neuron(f))), 3),
+    ("input-missing", _h5(lambda f: _nodes(f).__delitem__("input")), 3),
+    ("input-shape-huge", _h5(lambda f: _set(_nodes(f)["input"], "shape", data=np.array([100_000, 100_000, 100]))), 3),
+    ("input-shape-negative", _h5(lambda f: _set(_nodes(f)["input"], "shape", data=np.array([-1, 28, 28]))), 3),
+    ("edges-numbers", _h5(lambda f: _set(f, "edges", data=np.zeros((3, 2)))), 3),
+    ("edges-missing", _h5(lambda f: f.__delitem__("edges")), 3),
+    ("cycle", _h5(_cycle), 3),
+    ("card-steps-abc", _h5(_card), 3),
+]
+
+
+@pytest.mark.parametrize("mutation", NIR_MUTATIONS, ids=[m[0] for m in NIR_MUTATIONS])
+def test_hostile_nir(mutation, nwork):
+    name, make, code = mutation
+    make(nwork / "bad.nir", nwork / "model.nir")
+    r = refuse_in(nwork, ["--memory-limit", "1G", "import", nwork / "bad.nir", "--out", nwork / "o.net", "--limit", "4"],
+                  code, "bad.nir")
+    if code == 2:
+        assert "memory limit" in r.stderr
+
+
+def test_the_valid_nir_file_imports(nwork):
+    """The NIR corpus is not vacuous: the undamaged file imports."""
+    from test_corpus import invoke
+
+    r = invoke(["import", nwork / "model.nir", "--out", nwork / "o.net", "--limit", "4"])
+    assert r.exit_code == 0, r.stderr
+    assert (nwork / "o.net").is_file()
+
+
+# ------------------------------------------------------------------------------ --input arrays
+def _npy(x):
+    return lambda p: np.save(p, x, allow_pickle=True)
+
+
+def _huge_npy(p):
+    from numpy.lib import format as npy
+
+    with open(p, "wb") as f:
+        npy.write_array_header_1_0(f, {"descr": "|u1", "fortran_order": False, "shape": (10 ** 8, 784, 8)})
+        f.write(b"\0" * 100)
+
+
+def _nan_input(p):
+    x = np.zeros((4, 784, 4), np.float32)
+    x[0, 0, 0] = np.nan
+    np.save(p, x)
+
+
+INPUTS = [
+    ("ndim-1", _npy(np.zeros(4, np.uint8)), 3),
+    ("ndim-6", _npy(np.zeros((1, 1, 1, 1, 1, 1), np.uint8)), 3),
+    ("object", _npy(np.array([{"a": 1}] * 4, dtype=object)), 3),
+    ("strings", _npy(np.array([["a"] * 4] * 4)), 3),
+    ("complex", _npy(np.zeros((4, 784, 4), np.complex64)), 3),
+    ("nan", _nan_input, 3),
+    ("wrong-shape", _npy(np.zeros((4, 100, 4), np.uint8)), 3),
+    ("zero-samples", _npy(np.zeros((0, 784, 4), np.uint8)), 3),
+    ("zero-steps", _npy(np.zeros((4, 784, 0), np.uint8)), 3),
+    ("huge-N", _huge_npy, 2),
+    ("garbage", lambda p: p.write_text("hello"), 3),
+]
+
+
+@pytest.mark.parametrize("command", ["run", "report"])
+@pytest.mark.parametrize("case", INPUTS, ids=[c[0] for c in INPUTS])
+def test_hostile_input_array(case, command, work):
+    name, make, code = case
+    make(work / "x.npy")
+    args = {"run": ["run", work / "model.net", "--input", work / "x.npy"],
+            "report": ["report", work / "model.net", "--target", "loihi2", "--input", work / "x.npy"]}[command]
+    r = refuse_in(work, ["--memory-limit", "1G", *args], code, "x.npy")
+    if code == 2:
+        assert "memory limit" in r.stderr
+
+
+def test_hostile_labels(work):
+    np.save(work / "x.npy", np.zeros((4, 1, 28, 28, 4), np.uint8))
+    for labels in (np.zeros(4, np.float32), np.zeros(3, np.int64), np.array([{"a": 1}] * 4, dtype=object)):
+        np.save(work / "y.npy", labels, allow_pickle=True)
+        refuse_in(work, ["run", work / "model.net", "--input", work / "x.npy", "--labels", work / "y.npy"], 3, "y.npy")
