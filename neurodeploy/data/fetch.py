@@ -3,12 +3,14 @@
 Each file is downloaded to a temporary name in the destination folder, checked — byte count
 against the server's Content-Length and, for the official mirror, the known size; IDX magic
 number, dimensions and payload length; CIFAR-10 archive members and batch contents — and only
-then renamed into place. A failure leaves no partial file and raises one clear line.
+then renamed into place. A failure leaves no partial file and raises one clear line; the
+temporaries of a killed fetch carry its PID and are removed by the next fetch into that folder.
 """
 from __future__ import annotations
 
 import gzip
 import os
+import re
 import tarfile
 import tempfile
 import urllib.error
@@ -16,6 +18,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from neurodeploy.atomic import _LIVE, remove_stale_temporaries
 from neurodeploy.data import cifar, idx
 from neurodeploy.data.datasets import SPECS, dataset_folder, spec
 from neurodeploy.errors import BadInputError, UnavailableError
@@ -65,7 +68,7 @@ def _check_idx(path: Path, name: str) -> None:
 def _extract_cifar(archive: Path, root: Path) -> None:
     target = root / "cifar-10-batches-py"
     wanted = set(cifar.TRAIN_BATCHES + cifar.TEST_BATCHES)
-    with tempfile.TemporaryDirectory(dir=root) as tmp:
+    with tempfile.TemporaryDirectory(dir=root, prefix=f".{target.name}.p{os.getpid()}.", suffix=".tmpdir") as tmp:
         try:
             with tarfile.open(archive, "r:gz") as tar:
                 for m in tar.getmembers():
@@ -98,6 +101,7 @@ def fetch(name: str, data_dir, base_url: str | None = None, timeout: float = 60.
     folder = root / s.folder if s.kind == "idx" else root
     created = [p for p in (folder, *folder.parents) if not p.exists()]
     folder.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(folder, remote, root)
     try:
         _fetch_files(s, remote, base, official, root, folder, timeout)
     except BaseException:  # nothing stored: leave no empty folders behind
@@ -110,11 +114,27 @@ def fetch(name: str, data_dir, base_url: str | None = None, timeout: float = 60.
     return dataset_folder(SPECS[s.name], root) if s.kind == "cifar" else folder
 
 
+def _remove_leftovers(folder: Path, remote: Remote, root: Path) -> None:
+    """Temporaries an earlier, killed fetch left: ``.NAME.pPID.XXXXXXXX.tmp`` whose writer is gone (see
+    :mod:`neurodeploy.atomic`), and ``NAME.XXXXXXXX.part`` of versions before the PID was in the name."""
+    remove_stale_temporaries(folder)
+    remove_stale_temporaries(root)       # CIFAR-10's extraction folder
+    legacy = re.compile(r"^(%s)\.[a-z0-9_]{8}\.part$" % "|".join(re.escape(f) for f in remote.files))
+    for p in folder.iterdir():
+        if legacy.match(p.name) and p.is_file():
+            try:
+                p.unlink()
+            except OSError:
+                pass
+
+
 def _fetch_files(s, remote, base, official, root, folder, timeout) -> None:
     for fname, size in remote.files.items():
-        fd, tmp = tempfile.mkstemp(prefix=fname + ".", suffix=".part", dir=folder)
+        # the writer's PID in the name: a later fetch removes it if this process is killed
+        fd, tmp = tempfile.mkstemp(prefix=f".{fname}.p{os.getpid()}.", suffix=".tmp", dir=folder)
         os.close(fd)
         tmp = Path(tmp)
+        _LIVE.add(str(tmp))
         try:
             _download(base + fname, tmp, size if official else None, timeout)
             if s.kind == "idx":
@@ -128,3 +148,4 @@ def _fetch_files(s, remote, base, official, root, folder, timeout) -> None:
         finally:
             if tmp.exists():
                 tmp.unlink()
+            _LIVE.discard(str(tmp))

@@ -53,7 +53,7 @@ def test_fetch_rejects_truncated_file_and_leaves_nothing(server, tmp_path):
     assert r.exit_code == 3
     assert "t10k-images-idx3-ubyte.gz: truncated" in r.output and "Traceback" not in r.output
     assert not (root / "mnist" / "t10k-images-idx3-ubyte.gz").exists()
-    assert not list((root / "mnist").glob("*.part"))
+    assert not list((root / "mnist").glob("*.part")) and not list((root / "mnist").glob(".*.tmp"))
 
 
 def test_fetch_rejects_wrong_magic(server, tmp_path):
@@ -68,3 +68,35 @@ def test_fetch_missing_file_on_server(server, tmp_path):
     _, url = server  # serves nothing
     r = CliRunner().invoke(main, ["data", "fetch", "fashion-mnist", "--data-dir", str(tmp_path), "--mirror", url])
     assert r.exit_code == 2 and "HTTP 404" in r.output
+
+
+def test_fetch_removes_what_a_killed_fetch_left(server, tmp_path):
+    """SIGKILL during a download leaves its temporary (PID in the name); the next fetch removes it,
+    and a ``.part`` of the older naming too."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    served, url = server
+    _serve_mnist_like(served)
+    root = tmp_path / "root"
+    hang = ("import sys, time; import neurodeploy.data.fetch as f; "
+            "f._download = lambda *a, **k: time.sleep(120); f.fetch('mnist', sys.argv[1], base_url='file:///nowhere')")
+    p = subprocess.Popen([sys.executable, "-c", hang, str(root)], cwd=Path(__file__).resolve().parents[2])
+    try:
+        deadline = time.time() + 120
+        while not list((root / "mnist").glob(".*.tmp")) if (root / "mnist").is_dir() else True:
+            assert time.time() < deadline and p.poll() is None, "the fetch never started its download"
+            time.sleep(0.1)
+    finally:
+        os.kill(p.pid, signal.SIGKILL)
+        p.wait()
+    left = list((root / "mnist").glob(".*.tmp"))
+    assert len(left) == 1 and f".p{p.pid}." in left[0].name
+    (root / "mnist" / "train-images-idx3-ubyte.gz.ab12cd34.part").write_bytes(b"old partial")
+    r = CliRunner().invoke(main, ["data", "fetch", "mnist", "--data-dir", str(root), "--mirror", url])
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in (root / "mnist").iterdir()) == sorted(OFFICIAL["mnist"].files)
