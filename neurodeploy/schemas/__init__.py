@@ -6,7 +6,9 @@
 * :mod:`.metrics`     a run's ``metrics.json``
 * :mod:`.checkpoint`  a run's ``checkpoint.pt`` (keys and types; shapes against the model in ``runfolder``)
 * :mod:`.model_card`  the model card inside a NetX file
+* :mod:`.study_folder` a study folder's ``plan.json`` and cells' ``result.json`` / ``error.json``
 
 Hardware profiles are checked by :mod:`neurodeploy.hardware.profiles`, NetX layer fields by
-:mod:`neurodeploy.netx.hdf5`. This package imports no stage of the pipeline.
+:mod:`neurodeploy.netx.hdf5`, NIR files by :mod:`neurodeploy.nir.schema`, study grids by
+:mod:`neurodeploy.study.grid`. This package imports no stage of the pipeline.
 """

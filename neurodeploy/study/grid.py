@@ -175,8 +175,12 @@ def load_grid(path) -> Grid:
         doc = tomllib.loads(path.read_text())
     except FileNotFoundError:
         raise GridError(f"{path}: missing") from None
+    except IsADirectoryError:
+        raise GridError(f"{path}: is a folder, expected a grid .toml file") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise GridError(f"{path}: not valid TOML ({e})") from None
+    except RecursionError:   # tomllib recurses per nesting level
+        raise GridError(f"{path}: not valid TOML (nested too deeply)") from None
     for key in doc:
         if key not in TABLES:
             raise where(None, key, f"unknown table (known: {', '.join(TABLES)})")

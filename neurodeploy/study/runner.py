@@ -64,6 +64,22 @@ def plan_jobs(grid: Grid, out, data_dir=None) -> tuple:
     return run_jobs + jobs, done
 
 
+def check_budget(grid) -> None:
+    """Refuse, before anything runs, a grid whose cells' encoded test images alone (limit x image size x T,
+    one byte each: a lower bound of what every cell allocates) exceed the memory budget."""
+    import numpy as np
+
+    from neurodeploy import budget
+    from neurodeploy.data.datasets import spec
+
+    from neurodeploy.training.config import TrainConfig
+
+    for c in grid.cells:
+        cfg = {"dataset": TrainConfig.dataset, "steps": TrainConfig.steps, **c.train}
+        need = budget.spike_trains(grid.limit, int(np.prod(spec(cfg["dataset"]).shape)), int(cfg["steps"]))
+        budget.check(need, f"{grid.path}: cell '{c.name}': {grid.limit} test images x T={cfg['steps']}")
+
+
 def run_study(grid_path, out, workers: int = 1, ray: str | None = None, limit: int | None = None,
               data_dir=None, progress: bool | None = None, backend=None) -> StudyRun:
     """Run (or continue) a study; raises CheckFailedError (exit 1) if any job failed."""
@@ -72,6 +88,7 @@ def run_study(grid_path, out, workers: int = 1, ray: str | None = None, limit: i
         raise UsageError(f"--workers must be >= 1, got {workers}")
     if limit is not None:
         grid = grid.with_limit(limit)
+    check_budget(grid)
     data_dir = data_dir or os.environ.get("NEURODEPLOY_DATA") or None
     if data_dir:
         data_dir = str(Path(data_dir).resolve())

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from neurodeploy.atomic import atomic_path
+from neurodeploy.schemas.study_folder import check_error, check_plan, check_result
 from neurodeploy.errors import BadInputError
 from neurodeploy.files import read_json
 from neurodeploy.study.cell import cell_dir
@@ -61,17 +62,17 @@ def collect(out) -> tuple:
     out = Path(out)
     if not (out / "plan.json").exists():
         raise BadInputError(f"{out}: not a study folder (no plan.json; run `neurodeploy study GRID.toml --out {out}`)")
-    grid = read_json(out / "plan.json")["grid"]
+    grid = check_plan(read_json(out / "plan.json"), out / "plan.json")
     rows = []
     for c in grid["cells"]:
         d = cell_dir(out, c["cell_id"])
         if (d / "result.json").exists():
-            rows.append({**read_json(d / "result.json"), "status": "done"})
+            rows.append({**check_result(read_json(d / "result.json"), d / "result.json"), "status": "done"})
         else:
             err = d / "error.json"
             rows.append({"cell": c["name"], "cell_id": c["cell_id"], "row": c["row"], "exit": c["exit"],
                          "group": c.get("group", ""), "status": "failed" if err.exists() else "pending",
-                         "error": read_json(err).get("error") if err.exists() else None})
+                         "error": check_error(read_json(err), err).get("error") if err.exists() else None})
     return grid, rows
 
 
