@@ -187,7 +187,7 @@ def export(run_dir, out_path, fmt, check_samples, data_dir):
         with tempfile.TemporaryDirectory(prefix="neurodeploy-nir-") as tmp:
             model = export_run(run_dir, Path(tmp) / "model.net",
                                verify=verifier(check_samples, data_dir) if check_samples else None)
-            convert_file(Path(tmp) / "model.net", out_path)
+            convert_file(Path(tmp) / "model.net", out_path, source=run_dir)
     else:
         model = export_run(run_dir, out_path, verify=verifier(check_samples, data_dir) if check_samples else None)
     card, v = model.card, model.card.get("verified")

@@ -20,15 +20,20 @@ from neurodeploy.errors import CheckFailedError, UsageError
 from neurodeploy.nir.convention import Convention
 from neurodeploy.nir.from_nir import CARD_KEY, Imported, from_nir
 from neurodeploy.nir.graph import NirImportError, read_graph, write_graph
-from neurodeploy.nir.to_nir import to_nir
+from neurodeploy.nir.to_nir import NirExportError, to_nir
 from neurodeploy.nir.verify import Verification, verify
 
 GENERATED_RATE = 0.2          # spike probability of generated verification input
 
 
-def convert_file(model_path, out_path) -> Path:
-    """NetX file -> NIR file (exact)."""
-    return write_graph(to_nir(netx.read(model_path)), out_path)
+def convert_file(model_path, out_path, source=None) -> Path:
+    """NetX file -> NIR file (exact). ``source``: what refusals name (default ``model_path``)."""
+    model = netx.read(model_path)
+    try:
+        graph = to_nir(model)
+    except NirExportError as e:   # the layer's line, prefixed with the file it is in
+        raise NirExportError(f"{source or model_path}: {e}") from None
+    return write_graph(graph, out_path)
 
 
 @dataclass

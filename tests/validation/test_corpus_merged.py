@@ -205,3 +205,170 @@ def test_hostile_labels(work):
     for labels in (np.zeros(4, np.float32), np.zeros(3, np.int64), np.array([{"a": 1}] * 4, dtype=object)):
         np.save(work / "y.npy", labels, allow_pickle=True)
         refuse_in(work, ["run", work / "model.net", "--input", work / "x.npy", "--labels", work / "y.npy"], 3, "y.npy")
+
+
+# ------------------------------------------------------------------------------ study grids
+# (tests/study/test_grid.py covers bad rows and settings; these are the file-level faults)
+def _grid_text():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "study"))
+    from study_helpers import TINY
+
+    return TINY.replace("{epochs}", "1")
+
+
+GRIDS = [
+    ("folder", "DIR", 3, "g.toml"),
+    ("not-utf8", b"\xff\xfe\x00", 3, "g.toml"),
+    ("nested-deeply", "a = " + "[" * 5000 + "]" * 5000, 3, "g.toml"),
+    ("eps-nan", lambda t: t.replace("eps = [0.1]", "eps = [nan]"), 3, "study.eps"),
+    ("eps-inf", lambda t: t.replace("eps = [0.1]", "eps = [inf]"), 3, "study.eps"),
+    ("steps-1e9", lambda t: t.replace("steps = 4", "steps = 1000000000"), 3, "steps"),
+    ("seed-2^64", lambda t: t.replace("seed = 0", "seed = 18446744073709551616"), 3, "seed"),
+    ("limit-huge", lambda t: t.replace("limit = 16", "limit = 1000000000000"), 2, "memory limit"),
+    ("lr-nan", lambda t: t.replace("batch_size = 32", "batch_size = 32\nlr = nan"), 3, "lr"),
+    ("augment-bogus", lambda t: t.replace("batch_size = 32", 'batch_size = 32\naugment = "crop0"'), 3, "augment"),
+]
+
+
+@pytest.mark.parametrize("case", GRIDS, ids=[c[0] for c in GRIDS])
+def test_hostile_study_grid(case, work):
+    _, make, code, needle = case
+    g = work / "g.toml"
+    if make == "DIR":
+        g.mkdir()
+    elif isinstance(make, bytes):
+        g.write_bytes(make)
+    elif isinstance(make, str):
+        g.write_text(make)
+    else:
+        g.write_text(make(_grid_text()))
+    r = refuse_in(work, ["--memory-limit", "1G", "study", g, "--out", work / "s"], code, needle)
+    assert "g.toml" in r.stderr
+
+
+# ------------------------------------------------------------------------------ study folders (--summarize)
+PLAN = {"grid": {"name": "t", "path": "g.toml", "target": "loihi2", "eps": [0.1], "limit": 16, "seed": 0,
+                 "seed_pgd_steps": 2, "cells": [{"cell_id": "c1", "name": "SNN", "row": "SNN", "exit": "off"},
+                                                {"cell_id": "c2", "name": "ANN", "row": "ANN", "exit": "off"}]}}
+RESULT = {"cell": "SNN", "row": "SNN", "exit": "off", "kind": "snn", "clean": 0.5, "exit_step_mean": 4.0, "steps": 4,
+          "suite": {"0.1": 0.1}, "seed_pgd": {"0.1": 0.2}, "energy": None, "train": {}}
+
+
+def _grid_with(**kw):
+    return {"grid": {**PLAN["grid"], **kw}}
+
+
+def _cell0(**kw):
+    return _grid_with(cells=[{**PLAN["grid"]["cells"][0], **kw}])
+
+
+FOLDERS = [  # (name, plan, result, error.json of c2, file named)
+    ("plan-invalid-json", "{", RESULT, None, "plan.json"),
+    ("plan-list", [1], RESULT, None, "plan.json"),
+    ("plan-no-grid", {"format": 5}, RESULT, None, "plan.json"),
+    ("plan-eps-text", _grid_with(eps=["x"]), RESULT, None, "plan.json"),
+    ("plan-eps-empty", _grid_with(eps=[]), RESULT, None, "plan.json"),
+    ("plan-limit-0", _grid_with(limit=0), RESULT, None, "plan.json"),
+    ("plan-cells-number", _grid_with(cells=5), RESULT, None, "plan.json"),
+    ("plan-cell-id-escapes", _cell0(cell_id="../../etc"), RESULT, None, "plan.json"),
+    ("plan-cell-name-number", _cell0(name=5), RESULT, None, "plan.json"),
+    ("result-list", PLAN, [1], None, "result.json"),
+    ("result-clean-text", PLAN, {**RESULT, "clean": "high"}, None, "result.json"),
+    ("result-clean-nan", PLAN, "NAN", None, "result.json"),
+    ("result-kind-bogus", PLAN, {**RESULT, "kind": "cnn"}, None, "result.json"),
+    ("result-exit-step-null", PLAN, {**RESULT, "exit_step_mean": None}, None, "result.json"),
+    ("result-suite-list", PLAN, {**RESULT, "suite": [0.1]}, None, "result.json"),
+    ("result-suite-value-list", PLAN, {**RESULT, "suite": {"0.1": [1]}}, None, "result.json"),
+    ("result-checks-number", PLAN, {**RESULT, "masking_checks_failed": 3}, None, "result.json"),
+    ("error-list", PLAN, RESULT, [1], "error.json"),
+    ("error-error-number", PLAN, RESULT, {"error": 5}, "error.json"),
+]
+
+
+def _write_folder(s, plan, result, error):
+    import json
+
+    (s / "cells" / "c1").mkdir(parents=True)
+    (s / "cells" / "c2").mkdir()
+    dump = (lambda x: x if isinstance(x, str) and x != "NAN" else json.dumps(x))
+    (s / "plan.json").write_text(dump(plan))
+    if result == "NAN":
+        (s / "cells" / "c1" / "result.json").write_text(json.dumps(RESULT).replace('"clean": 0.5', '"clean": NaN'))
+    else:
+        (s / "cells" / "c1" / "result.json").write_text(dump(result))
+    if error is not None:
+        (s / "cells" / "c2" / "error.json").write_text(dump(error))
+
+
+@pytest.mark.parametrize("case", FOLDERS, ids=[c[0] for c in FOLDERS])
+def test_hostile_study_folder(case, tmp_path):
+    _, plan, result, error, needle = case
+    _write_folder(tmp_path / "s", plan, result, error)
+    refuse_in(tmp_path, ["study", tmp_path / "s", "--summarize"], 3, needle)
+
+
+def test_the_valid_study_folder_summarizes(tmp_path):
+    """The folder corpus is not vacuous: the undamaged folder summarizes."""
+    from test_corpus import invoke
+
+    _write_folder(tmp_path / "s", PLAN, RESULT, {"error": "boom"})
+    r = invoke(["study", tmp_path / "s", "--summarize"])
+    assert r.exit_code == 0, r.stderr
+    assert (tmp_path / "s" / "study.md").is_file() and "boom" in (tmp_path / "s" / "study.md").read_text()
+
+
+def test_summarize_takes_no_out_and_no_missing_folder(tmp_path):
+    (tmp_path / "empty").mkdir()
+    refuse_in(tmp_path, ["study", tmp_path / "empty", "--summarize"], 3, "plan.json")
+    refuse_in(tmp_path, ["study", tmp_path / "nope", "--summarize"], 3, "nope")
+    refuse_in(tmp_path, ["study", tmp_path / "empty", "--summarize", "--out", tmp_path / "o"], 2, "--summarize")
+
+
+# ------------------------------------------------------------------------------ convert, export --format nir
+CONVERT_CASES = [m for m in __import__("hostile").NETX_MUTATIONS
+                 if m[0] in ("empty-file", "text-file", "truncated", "weight-nan", "weight-100000x100000",
+                             "weight-chain-mismatch", "neuron-missing", "card-steps-abc", "card-invalid-json")]
+
+
+@pytest.mark.parametrize("mutation", CONVERT_CASES, ids=[m[0] for m in CONVERT_CASES])
+def test_convert_hostile_netx(mutation, work):
+    name, make = mutation
+    make(work / "bad.net", work / "model.net")
+    refuse_in(work, ["convert", work / "bad.net", "--to", "nir", "--out", work / "o.nir"],
+              2 if name == "weight-100000x100000" else 3, "bad.net")
+
+
+def test_export_nir_never_overwrites_its_run(work):
+    run = work / "run"
+    for out in (run / "checkpoint.pt", run / "m.nir", run):
+        refuse_in(work, ["export", run, "--format", "nir", "--out", out, "--check-samples", "0"], 2, "--out")
+
+
+# ------------------------------------------------------------------------------ Ctrl-C
+@pytest.mark.parametrize("command", ["convert", "import", "study", "summarize", "doctor"])
+def test_ctrl_c_in_merged_commands(command, nwork, monkeypatch):
+    import neurodeploy.doctor as doctor
+    import neurodeploy.netx as netx_pkg
+    import neurodeploy.nir.graph as graph
+    import neurodeploy.study.summary as summary
+
+    def interrupt(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(netx_pkg, "read", interrupt)
+    monkeypatch.setattr(graph, "check_file", interrupt, raising=False)
+    monkeypatch.setattr("neurodeploy.nir.schema.check_file", interrupt)
+    monkeypatch.setattr("neurodeploy.study.runner.load_grid", interrupt)
+    monkeypatch.setattr(summary, "collect", interrupt)
+    monkeypatch.setattr(doctor, "checks", interrupt)
+    (nwork / "s").mkdir()
+    args = {"convert": ["convert", nwork / "model.net", "--to", "nir", "--out", nwork / "o.nir"],
+            "import": ["import", nwork / "model.nir", "--out", nwork / "o.net"],
+            "study": ["study", nwork / "g.toml", "--out", nwork / "out"],
+            "summarize": ["study", nwork / "s", "--summarize"],
+            "doctor": ["doctor"]}[command]
+    r = refuse_in(nwork, args, 130, "interrupted")
+    assert r.stderr.strip() == "interrupted"
