@@ -16,6 +16,29 @@ from neurodeploy.errors import UnavailableError
 from neurodeploy.study.cell import run_job
 
 
+CONNECT_TIMEOUT_S = 5.0
+
+
+def check_address(address: str) -> None:
+    """Refuse, before any folder is made or Ray is started, an address that is not ``local``/``auto``
+    or ``[ray://]HOST:PORT`` (UsageError), or whose port does not answer within a few seconds
+    (UnavailableError): ``ray.init`` would otherwise wait minutes and print pages."""
+    import socket
+
+    from neurodeploy.errors import UsageError
+
+    if address in ("local", "auto"):
+        return
+    hostport = address[len("ray://"):] if address.startswith("ray://") else address
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise UsageError(f"--ray {address}: expected 'local', 'auto' or [ray://]HOST:PORT")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as e:
+        raise UnavailableError(f"--ray {address}: cannot connect ({e.strerror or type(e).__name__})") from None
+
+
 def _remote_run_job(payload: dict) -> dict:
     import torch
 

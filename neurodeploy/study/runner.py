@@ -89,6 +89,10 @@ def run_study(grid_path, out, workers: int = 1, ray: str | None = None, limit: i
     if limit is not None:
         grid = grid.with_limit(limit)
     check_budget(grid)
+    if ray and backend is None:
+        from neurodeploy.study.ray_backend import check_address
+
+        check_address(ray)
     data_dir = data_dir or os.environ.get("NEURODEPLOY_DATA") or None
     if data_dir:
         data_dir = str(Path(data_dir).resolve())

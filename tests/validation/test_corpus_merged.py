@@ -34,6 +34,18 @@ _opt(["train", "--out", "{work}/new", "--limit", "8"], "--augment", ["bogus", "c
                                                                     "flip+flip", "crop4+crop4"])
 for v in ("0", "-1", "abc", "1.5", "99999999"):
     _O.append((f"--threads {v}", ["--threads", v, "info", "{work}/model.net"], "--threads"))
+_opt(["study", "{work}/g.toml", "--out", "{work}/s"], "--ray", ["abc", "host:0", "ray://h:99999", "127.0.0.1:1"])
+_O.append(("run --save-output input", ["run", "{work}/model.net", "--limit", "4", "--save-output", "{work}/model.net"],
+           "--save-output"))
+_O.append(("run --save-output in run", ["run", "{work}/model.net", "--limit", "4", "--save-output", "{work}/run/o.npy"],
+           "--save-output"))
+_O.append(("run --save-output folder", ["run", "{work}/model.net", "--limit", "4", "--save-output", "{work}/run"],
+           "--save-output"))
+_O.append(("run --encoding bogus", ["run", "{work}/model.net", "--limit", "4", "--encoding", "bogus"], "bogus"))
+_O.append(("import --encoding bogus", ["import", "{work}/model.nir", "--out", "{work}/o.net", "--encoding", "bogus"],
+           "bogus"))
+_O.append(("import --dataset bogus", ["import", "{work}/model.nir", "--out", "{work}/o.net", "--encoding", "poisson",
+                                      "--dataset", "bogus"], "bogus"))
 _O.append(("convert --out input", ["convert", "{work}/model.net", "--to", "nir", "--out", "{work}/model.net"], "--out"))
 _O.append(("import --out input", ["import", "{work}/model.nir", "--out", "{work}/model.nir"], "--out"))
 _O.append(("import --out in run", ["import", "{work}/model.nir", "--out", "{work}/run/x.net"], "--out"))
@@ -41,12 +53,17 @@ _O.append(("study --out grid", ["study", "{work}/g.toml", "--out", "{work}/g.tom
 _O.append(("study --out run", ["study", "{work}/g.toml", "--out", "{work}/run"], "--out"))
 
 
+def test_threads_from_the_environment(work):
+    refuse_in(work, ["info", work / "model.net"], 2, "NEURODEPLOY_THREADS", env={"NEURODEPLOY_THREADS": "abc"})
+    refuse_in(work, ["info", work / "model.net"], 2, "NEURODEPLOY_THREADS", env={"NEURODEPLOY_THREADS": "0"})
+
+
 @pytest.fixture
 def nwork(work):
     from neurodeploy.nir.api import convert_file
 
     convert_file(work / "model.net", work / "model.nir")
-    (work / "g.toml").write_text("[study]\n")
+    (work / "g.toml").write_text(_grid_text())   # a valid grid: only the option is wrong
     return work
 
 
