@@ -4,7 +4,8 @@ A NIR file is ``/node`` = a graph: ``type`` ("NIRGraph"), ``nodes/<name>/`` (one
 each with a string ``type`` and its fields as datasets; a nested graph has the same layout),
 ``edges`` (E, 2) strings, ``metadata/`` (strings or numbers). Checked here, per node and field:
 
-* every node has a string ``type``; a graph's ``nodes`` is a group, ``edges`` is (E, 2) strings;
+* every node has a string ``type`` that nir knows, and Linear/Affine/Conv weights have the rank
+  nir's constructors assume; a graph's ``nodes`` is a group, ``edges`` is (E, 2) strings;
 * a field is a number array (bool, int, float) or text; anything else (compound, complex,
   references, opaque bytes) is refused;
 * float fields are finite (no NaN, no ±inf: every time constant, gain and weight enters the
@@ -26,6 +27,21 @@ from neurodeploy.schemas import checks as c
 
 MAX_DEPTH = 16          # nested subgraphs (nirtorch nests one level per module)
 MAX_NODES = 100_000
+RANKS = {"Linear": {"weight": 2}, "Affine": {"weight": 2, "bias": 1}, "Conv1d": {"weight": 3},
+         "Conv2d": {"weight": 4}}   # the array ranks nir's constructors assume (they fail on others)
+
+
+def _node_types() -> set:
+    """The node type names this nir version can build (the subclasses of ``nir.NIRNode``)."""
+    import nir
+
+    found, todo = set(), [nir.NIRNode]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            if sub.__name__ not in found:
+                found.add(sub.__name__)
+                todo.append(sub)
+    return found
 
 
 def _is_text(ds) -> bool:
@@ -59,8 +75,10 @@ def _check_field(ds, where: str, field: str) -> None:
             raise c.fail(where, field, "holds NaN or inf")
 
 
-def _check_graph(g, source: str, prefix: str, depth: int) -> None:
+def _check_graph(g, source: str, prefix: str, depth: int, known: set | None = None) -> None:
     import h5py
+
+    known = known if known is not None else _node_types()
 
     if depth > MAX_DEPTH:
         raise BadInputError(f"{source}: node '{prefix}': subgraphs nested deeper than {MAX_DEPTH}")
@@ -86,8 +104,14 @@ def _check_graph(g, source: str, prefix: str, depth: int) -> None:
         kind = t[()]
         kind = kind.decode("utf8", "replace") if isinstance(kind, bytes) else str(kind)
         if kind == "NIRGraph":
-            _check_graph(node, source, full, depth + 1)
+            _check_graph(node, source, full, depth + 1, known)
             continue
+        if kind not in known:
+            raise c.fail(here, "type", f"= '{kind:.40}' is not a NIR node type (known: {', '.join(sorted(known))})")
+        for field, rank in RANKS.get(kind, {}).items():
+            ds = node.get(field)
+            if isinstance(ds, h5py.Dataset) and ds.ndim != rank:
+                raise c.fail(here, field, f"of {kind} must have {rank} dimensions, has shape {ds.shape}")
         for field, ds in node.items():
             if isinstance(ds, h5py.Group):   # dict-valued fields (a Linear's type maps): check their leaves
                 for sub, leaf in ds.items():

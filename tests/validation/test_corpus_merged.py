@@ -152,12 +152,25 @@ NIR_MUTATIONS = [
 ]
 
 
+# what the line must name besides the file: the node and the field
+NIR_NAMES = {"weight-nan": ("node 'fc", "'weight'"), "weight-inf": ("node 'fc", "'weight'"),
+             "weight-complex": ("node 'fc", "'weight'"), "weight-1d": ("node 'fc", "'weight'"),
+             "weight-huge": ("/weight",), "tau-nan": ("node 'lif", "'tau_mem'"),
+             "threshold-negative": ("node 'lif", "v_threshold"), "type-missing": ("node 'lif", "'type'"),
+             "type-number": ("node 'lif", "'type'"), "type-unknown": ("node 'lif", "'type'", "LSTM"),
+             "node-missing": ("node 'lif",), "input-missing": ("node 'input'",), "input-shape-huge": ("node 'fc",),
+             "input-shape-negative": ("node 'input'", "shape"), "edges-numbers": ("'edges'",),
+             "edges-missing": ("'edges'",), "cycle": ("cycle",), "card-steps-abc": ("model card", "'steps'")}
+
+
 @pytest.mark.parametrize("mutation", NIR_MUTATIONS, ids=[m[0] for m in NIR_MUTATIONS])
 def test_hostile_nir(mutation, nwork):
     name, make, code = mutation
     make(nwork / "bad.nir", nwork / "model.nir")
     r = refuse_in(nwork, ["--memory-limit", "1G", "import", nwork / "bad.nir", "--out", nwork / "o.net", "--limit", "4"],
                   code, "bad.nir")
+    for needle in NIR_NAMES.get(name, ()):
+        assert needle in r.stderr, f"{needle!r} not named in {r.stderr!r}"
     if code == 2:
         assert "memory limit" in r.stderr
 
