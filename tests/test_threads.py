@@ -75,8 +75,8 @@ def test_override_wins_and_is_checked(monkeypatch):
         monkeypatch.setenv("NEURODEPLOY_THREADS", "auto")
         assert 1 <= configure_threads() <= usable_cores()
         assert parse_threads(None) is None and parse_threads("auto") is None and parse_threads("3") == 3
-        for bad in ("0", "-2", "two"):
-            with pytest.raises(UsageError, match="threads must be a positive integer"):
+        for bad in ("0", "-2", "two", "1025"):
+            with pytest.raises(UsageError, match=r"threads must be an integer in 1\.\.1024"):
                 parse_threads(bad)
         monkeypatch.setenv("NEURODEPLOY_THREADS", "zero")
         with pytest.raises(UsageError, match="NEURODEPLOY_THREADS"):
