@@ -10,7 +10,7 @@ import torch
 
 from neurodeploy.data import spec
 from neurodeploy.encoding import make_encoder
-from neurodeploy.errors import BadInputError
+from neurodeploy.errors import BadInputError, UsageError
 from neurodeploy.files import read_json
 from neurodeploy.models.classifier import ANNClassifier, SpikingClassifier
 from neurodeploy.models.snn import ANNNet, NeuronConfig, SpikingNet
@@ -22,6 +22,8 @@ CHECKPOINT = "checkpoint.pt"
 def build_classifier(cfg: TrainConfig):
     s = spec(cfg.dataset)
     enc = make_encoder(cfg.encoding)
+    if cfg.ann and cfg.input_quantisation:
+        return ANNClassifier(ANNNet(cfg.model, len(s.classes), s.shape[0] * enc.channels_factor), enc, cfg.steps)
     if cfg.ann:
         return ANNClassifier(ANNNet(cfg.model, len(s.classes), s.shape[0]))
     net = SpikingNet(cfg.model, len(s.classes), s.shape[0] * enc.channels_factor,
@@ -46,8 +48,17 @@ def load_weights(clf, state: dict, source: str) -> None:
     clf.net.load_state_dict(state, strict=False)
 
 
-def load_run(run_dir, device: str = "cpu"):
-    """A trained run as an ``nn.Module`` in eval mode: images in [0,1] (N, C, H, W) -> logits."""
+def load_run(run_dir, device: str = "cpu", gradient: str = "ste"):
+    """A trained run as an ``nn.Module`` in eval mode: images in [0,1] (N, C, H, W) -> logits.
+
+    ``gradient``: the encoder surrogate its input gradient flows through — ``ste``
+    (straight-through, the default: it does not mask) or ``spike`` (the seed code's spike-only
+    gradient, which masks; for reproducing it).
+    """
+    from neurodeploy.encoding.encoders import SURROGATES
+
+    if gradient not in SURROGATES:
+        raise UsageError(f"unknown gradient '{gradient}' (known: {', '.join(SURROGATES)})")
     run = Path(run_dir)
     if not run.is_dir():
         raise BadInputError(f"{run}: not a run folder")
@@ -64,4 +75,5 @@ def load_run(run_dir, device: str = "cpu"):
         raise BadInputError(f"{ckpt}: not a neurodeploy checkpoint")
     load_weights(clf, state["model"], str(ckpt))
     clf.config = cfg
+    clf.surrogate = gradient
     return clf.eval().to(device)
