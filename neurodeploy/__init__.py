@@ -7,14 +7,15 @@ __version__ = "0.1.0"
 
 
 def load(path, device="cpu", gradient: str = "ste"):
-    """A ``torch.nn.Module`` mapping images in [0,1] (N,C,H,W) to logits, from a training run folder.
+    """A ``torch.nn.Module`` mapping images in [0,1] (N,C,H,W) to logits, from a training run folder
+    or an exported ``MODEL.net`` (its differentiable float twin: predictions equal the emulator's).
 
     Input gradients flow through the encoder's straight-through surrogate (``gradient="ste"``,
     which does not mask); ``gradient="spike"`` gives the seed code's spike-only gradient.
     """
-    from neurodeploy.runfolder import load_run
+    from neurodeploy.runfolder import load_model
 
-    return load_run(path, device=device, gradient=gradient)
+    return load_model(path, device=device, gradient=gradient)
 
 
 def export_run(run_dir, out_path, check_samples: int = 16, data_dir=None):

@@ -77,3 +77,28 @@ def load_run(run_dir, device: str = "cpu", gradient: str = "ste"):
     clf.config = cfg
     clf.surrogate = gradient
     return clf.eval().to(device)
+
+
+def load_model(path, device: str = "cpu", gradient: str = "ste"):
+    """A run folder (:func:`load_run`) or an exported ``MODEL.net`` (its differentiable float twin,
+    :func:`neurodeploy.models.netx_twin.float_twin`, whose predictions are the emulator's)."""
+    p = Path(path)
+    if p.is_dir():
+        return load_run(p, device=device, gradient=gradient)
+    if not p.is_file():
+        raise BadInputError(f"{p}: neither a run folder nor a NetX file")
+    from neurodeploy import netx
+    from neurodeploy.encoding.encoders import SURROGATES
+    from neurodeploy.models.netx_twin import float_twin
+
+    if gradient not in SURROGATES:
+        raise UsageError(f"unknown gradient '{gradient}' (known: {', '.join(SURROGATES)})")
+    clf = float_twin(netx.read(p), str(p))
+    card = clf.card
+    clf.config = TrainConfig(dataset=str(card.get("dataset", "fashion-mnist")), model=str(card["model"]),
+                             encoding=clf.encoder.config(), steps=clf.steps, seed=clf.seed,
+                             loss=str(card.get("loss", "temporal")),
+                             neuron={**NeuronConfig().__dict__, **(card.get("neuron") or {})})
+    clf.surrogate = gradient
+    clf.path = p
+    return clf.to(device)

@@ -108,15 +108,23 @@ def _sim_check(deployed, members, r, target, x, y, idx, eps, cfg, transfer) -> d
 
 
 def attack(run_dir, cfg: AttackConfig, out_dir=None, progress=None) -> AttackReport:
-    """Attack training run ``run_dir`` (CLI ``neurodeploy attack``); writes files when ``out_dir``."""
+    """Attack training run ``run_dir`` (CLI ``neurodeploy attack``); writes files when ``out_dir``.
+
+    ``run_dir`` may also be an exported ``MODEL.net``: the attack is then white-box on the
+    deployed artifact — gradients from its float twin (``neurodeploy.load(MODEL.net)``), every
+    decision (which sample is broken, the accuracies) taken by the integer-exact emulator.
+    """
     from neurodeploy.attacks.deployed import load_deployed
     from neurodeploy.data import load_dataset
-    from neurodeploy.runfolder import load_run
+    from neurodeploy.runfolder import load_model, load_run
     from neurodeploy.versions import versions
 
     cfg.validate()
-    clf = load_run(run_dir)
+    clf = load_model(run_dir)
     target = Target(clf, cfg.exit, cfg.seed)
+    artifact = Path(run_dir).is_file()
+    if artifact:
+        target.judge = load_deployed(run_dir, target, target.rule, cfg.seed)
     transfer = None
     if cfg.transfer_from:
         src = load_run(cfg.transfer_from)
@@ -131,6 +139,8 @@ def attack(run_dir, cfg: AttackConfig, out_dir=None, progress=None) -> AttackRep
     rep = evaluate(target, x, y, cfg, deployed, transfer, progress, run=str(run_dir))
     rep.versions = versions()
     rep.notes.append(f"data: {ds.source} (first {len(ds)} test images)")
+    if artifact:
+        rep.notes.append(f"{run_dir}: white-box through its float twin; every decision judged on the emulator (emu)")
     if out_dir is not None:
         write_report(rep, Path(out_dir))
     return rep
