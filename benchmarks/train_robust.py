@@ -48,6 +48,7 @@ p.add_argument("--threads", type=int, default=2)
 p.add_argument("--seed", type=int, default=0)
 p.add_argument("--tag", default="", help="suffix of the run folders (recipes side by side)")
 p.add_argument("--skip-ann", action="store_true")
+p.add_argument("--only", default=None, choices=["pre", "snn", "ann"], help="train only this run")
 p.add_argument("--model-out", default=str(ROOT / "netx_models" / "fmnist_mlp_robust_floor_T8.net"))
 a = p.parse_args()
 torch.set_num_threads(a.threads)
@@ -79,7 +80,8 @@ def _train(name: str) -> dict:
 
 if a.stage in ("train", "all"):
     for name in runs:
-        result["runs"][name] = _train(name)
+        if a.only is None or name == {"pre": PRE, "snn": SNN, "ann": ANN}[a.only]:
+            result["runs"][name] = _train(name)
 
 model_path = Path(a.model_out)
 if a.stage in ("export", "all") or (a.stage == "attack" and not model_path.exists()):

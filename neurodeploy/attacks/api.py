@@ -72,9 +72,12 @@ def evaluate(target: Target, x: torch.Tensor, y: torch.Tensor, cfg: AttackConfig
 
 
 def _large_eps(main, target, x, y, idx, clean_ok, cfg, transfer) -> MemberResult:
-    """The large-ε check: re-run the main white-box attack on every clean-correct sample."""
+    """The large-ε check: re-run the main white-box attack on every clean-correct sample of the check sub-sample."""
+    from neurodeploy.attacks.suite import check_mask
+
     big = large_eps_value(cfg, x[0].numel())
-    sel = clean_ok.nonzero().squeeze(1)
+    check = check_mask(cfg, x.shape[0])
+    sel = (clean_ok & check).nonzero().squeeze(1)
     t0 = time.perf_counter()
     broken = ~clean_ok.clone()
     calls = 0
@@ -85,8 +88,8 @@ def _large_eps(main, target, x, y, idx, clean_ok, cfg, transfer) -> MemberResult
     return MemberResult(name=main.name, method=main.method, gradient=str(main.spec) if main.spec else None,
                         at=main.at, steps=main.steps, restarts=main.restarts, role="check", standalone=True,
                         eps=big, attacked=int(sel.numel()), broke=int(broken[sel].sum()), new=0,
-                        robust_accuracy=float(1 - broken.float().mean()), deployed_robust_accuracy=None,
-                        seconds=time.perf_counter() - t0, calls=calls)
+                        robust_accuracy=float(1 - broken[check].float().mean()), deployed_robust_accuracy=None,
+                        seconds=time.perf_counter() - t0, calls=calls, accuracy_on=int(check.sum()))
 
 
 def _config_dict(cfg: AttackConfig) -> dict:
