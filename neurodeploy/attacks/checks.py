@@ -93,7 +93,7 @@ def square_vs_whitebox(rows: list, tol: float) -> Check:
             bad.append(f"ε={e:g}: Square broke {k} of {n} samples the white-box attacks left standing")
     if bad:
         return Check("square-vs-whitebox", FAILED, "black box beats white box (masked gradients): " + "; ".join(bad))
-    extra = sum(k for *_, k in rows)
+    extra = sum(row[3] for row in rows)
     return Check("square-vs-whitebox", PASS, "Square never beats the white-box attacks"
                  + (f" (it alone breaks {extra} sample(s) in all)" if extra else ""))
 
