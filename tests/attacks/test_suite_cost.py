@@ -1,5 +1,6 @@
 """The cheap-first suite: same per-sample worst case as the full-cost order, at a fraction of the work;
 APGD and Square draw per sample, so a sample's fate does not depend on its batch."""
+import pytest
 import torch
 
 from neurodeploy.attacks import AttackConfig, Target, evaluate
@@ -9,9 +10,21 @@ from neurodeploy.attacks.square import SquareConfig, p_at, square
 EPS = 0.02
 
 
-def test_cheap_first_suite_has_the_full_orders_robust_set(snn, data):
+@pytest.fixture(scope="module")
+def floor_snn(tmp_path_factory):
+    """A small SNN on the floored early burst: some samples survive ε = 0.02 (plain early burst: none)."""
+    import neurodeploy
+    from neurodeploy.training.config import TrainConfig
+    from neurodeploy.training.run import train
+
+    out = tmp_path_factory.mktemp("floor_snn")
+    train(TrainConfig(epochs=1, limit=1000, test_limit=100, encoding={"name": "early_burst_floor"}), out, progress=False)
+    return neurodeploy.load(out)
+
+
+def test_cheap_first_suite_has_the_full_orders_robust_set(floor_snn, data):
     x, y, _ = (t[:50] for t in data)
-    tg = Target(snn, "off")
+    tg = Target(floor_snn, "off")
     kw = dict(attack="suite", eps=(EPS,), steps=10, queries=60, limit=None, check_samples=15)
     cheap = evaluate(tg, x, y, AttackConfig(**kw), progress=False)
     full = evaluate(tg, x, y, AttackConfig(**kw, full=True), progress=False)
@@ -19,7 +32,7 @@ def test_cheap_first_suite_has_the_full_orders_robust_set(snn, data):
     robust_cheap = [b is None for b in rc.broken_by]
     robust_full = [b is None for b in rf.broken_by]
     assert robust_cheap == robust_full
-    assert 0 < sum(robust_full) < len(robust_full) - 5  # a case where the order matters
+    assert sum(robust_full) > 0  # some samples survive: the order had something to skip
     attacked = lambda r: sum(m.attacked for m in r.members)  # noqa: E731
     assert attacked(rc) < attacked(rf)
     sq = rc.member(next(m.name for m in rc.members if m.method == "square"))
@@ -28,9 +41,9 @@ def test_cheap_first_suite_has_the_full_orders_robust_set(snn, data):
     assert {c.name for c in cheap.checks} == {c.name for c in full.checks}
 
 
-def test_apgd_and_square_results_do_not_depend_on_the_batch(snn, data):
+def test_apgd_and_square_results_do_not_depend_on_the_batch(floor_snn, data):
     x, y, idx = (t[:24] for t in data)
-    tg = Target(snn, "off")
+    tg = Target(floor_snn, "off")
     sub = torch.arange(0, 24, 3)
     for run in (lambda xx, yy, ii: apgd(tg, xx, yy, ii, APGDConfig(EPS, steps=8)),
                 lambda xx, yy, ii: square(tg, xx, yy, ii, SquareConfig(EPS, queries=40))):
