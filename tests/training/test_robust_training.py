@@ -104,7 +104,7 @@ def test_adversarial_run_trains_and_records_eps(tmp_path):
     assert "output_silent" in m and "silent_output_fraction" in ep
     with pytest.raises(UsageError, match="--trades"):
         TrainConfig(trades=3.0).validate()  # TRADES needs the attack that maximises its KL
-    with pytest.raises(UsageError, match="--adv-weight"):
+    with pytest.raises(UsageError, match="adv.weight"):  # the schema names the field
         TrainConfig(adv="fgsm:0.1", adv_weight=1.5).validate()
     with pytest.raises(UsageError, match="surrogate 'nonsense'"):
         TrainConfig(adv="fgsm:0.1", adv_grad="ste+nonsense").validate()
