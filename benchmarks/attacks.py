@@ -10,6 +10,13 @@ the suite leaves ≤ 3 % robust accuracy at ε = 0.1 on the standard-trained MLP
 benchmarks/out/attacks.json plus each suite's attack.md/.json/.png in benchmarks/out/attacks/.
 Single attacks run without masking-check companions (their time is the attack's alone); the
 suite carries the checks.
+
+    python benchmarks/attacks.py --suite-cost MODEL [--limit 1000] [--cost-eps 0.1] [--skip-full]
+
+Issue 13's suite-cost target instead: the suite on MODEL (a run folder or an exported MODEL.net)
+at one ε, cheap-first (the default) beside the full-cost order (every attack on every sample),
+their wall times (target: cheap-first ≤ 5 min for 1,000 images on a robust MLP SNN) and whether
+their robust sets are identical; writes benchmarks/out/suite_cost.json.
 """
 from __future__ import annotations
 
@@ -43,8 +50,42 @@ p.add_argument("--queries", type=int, default=1000, help="Square queries in the 
 p.add_argument("--exit", default=EXIT_RULE, help="early-exit rule of the 'with early exit' SNN row")
 p.add_argument("--seed", type=int, default=0)
 p.add_argument("--out", default=str(OUT / "attacks.json"))
+p.add_argument("--suite-cost", default=None, help="run folder or MODEL.net: time the cheap-first vs full-cost suite")
+p.add_argument("--cost-eps", type=float, default=0.1)
+p.add_argument("--skip-full", action="store_true", help="--suite-cost: time only the cheap-first order")
+p.add_argument("--threads", type=int, default=2)
 a = p.parse_args()
-torch.set_num_threads(2)
+torch.set_num_threads(a.threads)
+if a.suite_cost:
+    from neurodeploy.attacks import attack
+
+    rows, res = [], {"model": a.suite_cost, "eps": a.cost_eps, "limit": a.limit, "orders": {}}
+    for order, full in (("cheap-first", False), ("full-cost", True)):
+        if full and a.skip_full:
+            continue
+        t0 = time.time()
+        rep = attack(a.suite_cost, AttackConfig(attack="suite", eps=(a.cost_eps,), limit=a.limit, full=full, seed=a.seed,
+                                                steps=a.steps, queries=a.queries, data_dir=data_dir(a.data_dir)))
+        wall = time.time() - t0
+        r = rep.results[0]
+        res["orders"][order] = {"seconds": wall, "robust_accuracy": r.robust_accuracy, "clean": rep.clean_accuracy,
+                                "robust_set": [i for i, b in enumerate(r.broken_by) if b is None],
+                                "checks": [c.to_dict() for c in rep.checks],
+                                "members": [{"name": m.name, "attacked": m.attacked, "new": m.new, "seconds": m.seconds}
+                                            for m in r.members]}
+        rows.append({"order": order, "images": rep.n, "ε": f"{a.cost_eps:g}", "clean %": f"{100 * rep.clean_accuracy:.1f}",
+                     "suite %": f"{100 * r.robust_accuracy:.1f}", "wall s": f"{wall:.0f}",
+                     "target": ("≤ 300 s: " + ("met" if wall <= 300 else "NOT met")) if not full else "-"})
+        print(f"{order}: {wall:.0f} s", file=sys.stderr, flush=True)
+    if len(res["orders"]) == 2:
+        same = res["orders"]["cheap-first"]["robust_set"] == res["orders"]["full-cost"]["robust_set"]
+        res["identical_robust_set"] = same
+        rows.append({"order": "robust sets identical", "images": "yes" if same else "NO"})
+    print(table(rows, ["order", "images", "ε", "clean %", "suite %", "wall s", "target"]))
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "suite_cost.json").write_text(json.dumps({**res, "machine": machine()}, indent=1) + "\n")
+    print(f"wrote {OUT / 'suite_cost.json'}")
+    sys.exit(0)
 root = data_dir(a.data_dir)
 eps = tuple(float(e) for e in a.eps.split(","))
 out_json = Path(a.out)

@@ -13,11 +13,16 @@ _lava_compat.install()
 __version__ = "0.1.0"
 
 
-def load(run_dir, device="cpu"):
-    """Load a training run as a ``torch.nn.Module`` mapping images in [0,1] (N,C,H,W) to logits."""
-    from neurodeploy.runfolder import load_run
+def load(path, device="cpu", gradient: str = "ste"):
+    """A ``torch.nn.Module`` mapping images in [0,1] (N,C,H,W) to logits, from a training run folder
+    or an exported ``MODEL.net`` (its differentiable float twin: predictions equal the emulator's).
 
-    return load_run(run_dir, device=device)
+    Input gradients flow through the encoder's straight-through surrogate (``gradient="ste"``,
+    which does not mask); ``gradient="spike"`` gives the seed code's spike-only gradient.
+    """
+    from neurodeploy.runfolder import load_model
+
+    return load_model(path, device=device, gradient=gradient)
 
 
 def export_run(run_dir, out_path, check_samples: int = 16, data_dir=None):

@@ -125,7 +125,7 @@ def data_fetch(name, data_dir, mirror):
 @click.option("--dataset", default="fashion-mnist", show_default=True)
 @click.option("--model", default="mlp", show_default=True, help="mlp | conv28 | conv32")
 @click.option("--encoding", default="early_burst", show_default=True,
-              help="direct | poisson | early_burst | late_burst | ttfs | fusion:A+B")
+              help="direct | poisson | early_burst | early_burst_floor | late_burst | ttfs | fusion:A+B")
 @click.option("--steps", "-T", default=8, show_default=True, type=ct.STEPS, help="Time steps T.")
 @click.option("--epochs", default=5, show_default=True, type=ct.EPOCHS)
 @click.option("--seed", default=0, show_default=True, type=ct.SEED)
@@ -133,7 +133,16 @@ def data_fetch(name, data_dir, mirror):
 @click.option("--ann", is_flag=True, help="Train the ANN twin (same topology, ReLU) instead.")
 @click.option("--loss", default="temporal", show_default=True, type=click.Choice(["rate", "temporal"]))
 @click.option("--noise", default=None, help="gaussian:SIGMA input-noise training.")
-@click.option("--adv", default=None, help="fgsm:EPS | pgd:EPS,K adversarial training.")
+@click.option("--adv", default=None, help="fgsm:EPS (random start) | pgd:EPS,K adversarial training.")
+@click.option("--adv-weight", default=0.5, show_default=True, type=ct.FiniteFloat(0.0, 1.0),
+              help="w of (1-w)·loss(clean) + w·loss(adversarial).")
+@click.option("--eps-warmup", default=1.0, show_default=True, type=ct.NONNEGATIVE,
+              help="Epochs over which the training attack's ε rises from 0.")
+@click.option("--trades", default=None, type=ct.NONNEGATIVE, help="TRADES β: loss(clean) + β·KL(clean ‖ adversarial).")
+@click.option("--adv-grad", default="random", show_default=True,
+              help="Training attack's surrogate gradient: random (per batch, from the suite's family) | ENC[+NEURON[:W]].")
+@click.option("--input-quantisation", is_flag=True,
+              help="With --ann: feed the ANN the SNN's input, spike count / T of --encoding at --steps.")
 @click.option("--mppd", default=None, type=ct.NONNEGATIVE, help="ρ of the membrane-potential-perturbation penalty.")
 @click.option("--batch-size", default=128, show_default=True, type=ct.BATCH)
 @click.option("--lr", default=1e-3, show_default=True, type=ct.RATE)
@@ -145,8 +154,8 @@ def data_fetch(name, data_dir, mirror):
 @click.option("--augment", default=None, type=ct.AUGMENT, help="none | cropP | flip | cropP+flip (default: the data set's; cifar10 crop4+flip).")
 @DATA_DIR
 @friendly_errors
-def train(dataset, model, encoding, steps, epochs, seed, out_dir, ann, loss, noise, adv, mppd, batch_size, lr,
-          limit, test_limit, resume, init_from, augment, data_dir):
+def train(dataset, model, encoding, steps, epochs, seed, out_dir, ann, loss, noise, adv, adv_weight, eps_warmup, trades,
+          adv_grad, input_quantisation, mppd, batch_size, lr, limit, test_limit, resume, init_from, augment, data_dir):
     """Train an SNN (or its ANN twin) into run folder OUT."""
     from neurodeploy.encoding import make_encoder
     from neurodeploy.training.config import TrainConfig
@@ -154,7 +163,9 @@ def train(dataset, model, encoding, steps, epochs, seed, out_dir, ann, loss, noi
 
     cfg = TrainConfig(dataset=dataset, model=model, encoding=make_encoder(encoding).config(), steps=steps,
                       epochs=epochs, seed=seed, ann=ann, loss=loss, noise=noise, adv=adv, mppd=mppd, batch_size=batch_size,
-                      lr=lr, limit=limit, test_limit=test_limit, init_from=init_from, augment=augment)
+                      lr=lr, limit=limit, test_limit=test_limit, init_from=init_from, augment=augment,
+                      adv_weight=adv_weight, eps_warmup=eps_warmup, trades=trades, adv_grad=adv_grad,
+                      input_quantisation=input_quantisation)
     m = train_run(cfg, out_dir, resume=resume, data_dir=data_dir)
     last = m["epochs"][-1] if m["epochs"] else {}
     acc = last.get("test_accuracy")
@@ -286,7 +297,7 @@ def fit_cmd(model_path, target, steps):
 
 # ---------------------------------------------------------------------------------------- attack
 @main.command("attack")
-@click.argument("run_dir", type=click.Path())
+@click.argument("run_dir", type=click.Path())  # a run folder, or MODEL.net (float twin, judged on emu)
 @click.option("--attack", "method", default="suite", show_default=True,
               type=click.Choice(["fgsm", "pgd", "apgd-ce", "apgd-dlr", "square", "suite"]))
 @click.option("--eps", required=True, type=ct.EPS_LIST,
@@ -309,6 +320,8 @@ def fit_cmd(model_path, target, steps):
               help="Output the loss reads: the exit step, the sum over all prefixes, or step T.")
 @click.option("--queries", type=ct.COUNT, default=1000, show_default=True, help="Square attack queries.")
 @click.option("--full", is_flag=True, help="Suite: run every attack on every sample (slower; each row its own accuracy).")
+@click.option("--check-samples", type=ct.COUNT, default=200, show_default=True,
+              help="Suite: the first N images where standalone accuracies and masking checks are measured.")
 @click.option("--sim-samples", type=ct.Count(1, zero_means="none"), default=0, show_default=True,
               help="With --deployed: also run this many adversarial images on Lava sim.")
 @click.option("--seed", type=ct.SEED, default=0, show_default=True)
@@ -317,13 +330,14 @@ def fit_cmd(model_path, target, steps):
               help="Folder for attack.json, attack.md and attack.png.")
 @friendly_errors
 def attack_cmd(run_dir, method, eps, steps, restarts, eot, norm, limit, exit_rule, deployed, transfer_from, grad,
-               at, queries, full, sim_samples, seed, data_dir, out_dir):
-    """Attack training run RUN_DIR (SNN or ANN twin); masking checks are flagged, not fatal."""
+               at, queries, full, check_samples, sim_samples, seed, data_dir, out_dir):
+    """Attack training run RUN_DIR (SNN or ANN twin) or an exported MODEL.net; masking checks are flagged, not fatal."""
     from neurodeploy.attacks import AttackConfig, attack
 
     cfg = AttackConfig(attack=method, eps=eps, steps=steps, restarts=restarts, eot=eot, norm=norm,
                        limit=limit, exit=exit_rule, deployed=deployed, transfer_from=transfer_from, seed=seed,
-                       grad=grad, at=at, queries=queries, full=full, sim_samples=sim_samples, data_dir=data_dir)
+                       grad=grad, at=at, queries=queries, full=full, sim_samples=sim_samples, data_dir=data_dir,
+                       check_samples=check_samples)
     rep = attack(run_dir, cfg, out_dir=out_dir)
     click.echo(rep.summary() + (f" -> {rep.files['md']}" if rep.files else ""))
     for c in rep.failed_checks:

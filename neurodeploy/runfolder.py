@@ -12,7 +12,7 @@ import torch
 from neurodeploy import budget
 from neurodeploy.data import spec
 from neurodeploy.encoding import make_encoder
-from neurodeploy.errors import BadInputError
+from neurodeploy.errors import BadInputError, UsageError
 from neurodeploy.files import read_json
 from neurodeploy.models.architectures import architecture, shapes
 from neurodeploy.models.classifier import ANNClassifier, SpikingClassifier
@@ -26,6 +26,8 @@ CHECKPOINT = "checkpoint.pt"
 def build_classifier(cfg: TrainConfig):
     s = spec(cfg.dataset)
     enc = make_encoder(cfg.encoding)
+    if cfg.ann and cfg.input_quantisation:
+        return ANNClassifier(ANNNet(cfg.model, len(s.classes), s.shape[0] * enc.channels_factor), enc, cfg.steps)
     if cfg.ann:
         return ANNClassifier(ANNNet(cfg.model, len(s.classes), s.shape[0]))
     net = SpikingNet(cfg.model, len(s.classes), s.shape[0] * enc.channels_factor,
@@ -79,8 +81,17 @@ def read_metrics(run_dir) -> dict:
     return check_metrics(read_json(path), str(path))
 
 
-def load_run(run_dir, device: str = "cpu"):
-    """A trained run as an ``nn.Module`` in eval mode: images in [0,1] (N, C, H, W) -> logits."""
+def load_run(run_dir, device: str = "cpu", gradient: str = "ste"):
+    """A trained run as an ``nn.Module`` in eval mode: images in [0,1] (N, C, H, W) -> logits.
+
+    ``gradient``: the encoder surrogate its input gradient flows through — ``ste``
+    (straight-through, the default: it does not mask) or ``spike`` (the seed code's spike-only
+    gradient, which masks; for reproducing it).
+    """
+    from neurodeploy.encoding.encoders import SURROGATES
+
+    if gradient not in SURROGATES:
+        raise UsageError(f"unknown gradient '{gradient}' (known: {', '.join(SURROGATES)})")
     run = Path(run_dir)
     if not run.is_dir():
         raise BadInputError(f"{run}: not a run folder")
@@ -93,4 +104,30 @@ def load_run(run_dir, device: str = "cpu"):
     state = read_checkpoint(ckpt)
     load_weights(clf, state["model"], str(ckpt))
     clf.config = cfg
+    clf.surrogate = gradient
     return clf.eval().to(device)
+
+
+def load_model(path, device: str = "cpu", gradient: str = "ste"):
+    """A run folder (:func:`load_run`) or an exported ``MODEL.net`` (its differentiable float twin,
+    :func:`neurodeploy.models.netx_twin.float_twin`, whose predictions are the emulator's)."""
+    p = Path(path)
+    if p.is_dir():
+        return load_run(p, device=device, gradient=gradient)
+    if not p.is_file():
+        raise BadInputError(f"{p}: neither a run folder nor a NetX file")
+    from neurodeploy import netx
+    from neurodeploy.encoding.encoders import SURROGATES
+    from neurodeploy.models.netx_twin import float_twin
+
+    if gradient not in SURROGATES:
+        raise UsageError(f"unknown gradient '{gradient}' (known: {', '.join(SURROGATES)})")
+    clf = float_twin(netx.read(p), str(p))
+    card = clf.card
+    clf.config = TrainConfig(dataset=str(card.get("dataset", "fashion-mnist")), model=str(card["model"]),
+                             encoding=clf.encoder.config(), steps=clf.steps, seed=clf.seed,
+                             loss=str(card.get("loss", "temporal")),
+                             neuron={**NeuronConfig().__dict__, **(card.get("neuron") or {})})
+    clf.surrogate = gradient
+    clf.path = p
+    return clf.to(device)

@@ -72,9 +72,12 @@ def evaluate(target: Target, x: torch.Tensor, y: torch.Tensor, cfg: AttackConfig
 
 
 def _large_eps(main, target, x, y, idx, clean_ok, cfg, transfer) -> MemberResult:
-    """The large-ε check: re-run the main white-box attack on every clean-correct sample."""
+    """The large-ε check: re-run the main white-box attack on every clean-correct sample of the check sub-sample."""
+    from neurodeploy.attacks.suite import check_mask
+
     big = large_eps_value(cfg, x[0].numel())
-    sel = clean_ok.nonzero().squeeze(1)
+    check = check_mask(cfg, x.shape[0])
+    sel = (clean_ok & check).nonzero().squeeze(1)
     t0 = time.perf_counter()
     broken = ~clean_ok.clone()
     calls = 0
@@ -85,8 +88,8 @@ def _large_eps(main, target, x, y, idx, clean_ok, cfg, transfer) -> MemberResult
     return MemberResult(name=main.name, method=main.method, gradient=str(main.spec) if main.spec else None,
                         at=main.at, steps=main.steps, restarts=main.restarts, role="check", standalone=True,
                         eps=big, attacked=int(sel.numel()), broke=int(broken[sel].sum()), new=0,
-                        robust_accuracy=float(1 - broken.float().mean()), deployed_robust_accuracy=None,
-                        seconds=time.perf_counter() - t0, calls=calls)
+                        robust_accuracy=float(1 - broken[check].float().mean()), deployed_robust_accuracy=None,
+                        seconds=time.perf_counter() - t0, calls=calls, accuracy_on=int(check.sum()))
 
 
 def _config_dict(cfg: AttackConfig) -> dict:
@@ -108,10 +111,15 @@ def _sim_check(deployed, members, r, target, x, y, idx, eps, cfg, transfer) -> d
 
 
 def attack(run_dir, cfg: AttackConfig, out_dir=None, progress=None) -> AttackReport:
-    """Attack training run ``run_dir`` (CLI ``neurodeploy attack``); writes files when ``out_dir``."""
+    """Attack training run ``run_dir`` (CLI ``neurodeploy attack``); writes files when ``out_dir``.
+
+    ``run_dir`` may also be an exported ``MODEL.net``: the attack is then white-box on the
+    deployed artifact — gradients from its float twin (``neurodeploy.load(MODEL.net)``), every
+    decision (which sample is broken, the accuracies) taken by the integer-exact emulator.
+    """
     from neurodeploy.attacks.deployed import load_deployed
     from neurodeploy.data import load_dataset
-    from neurodeploy.runfolder import load_run
+    from neurodeploy.runfolder import load_model, load_run
     from neurodeploy.versions import versions
 
     from neurodeploy.attacks.report import FILES
@@ -121,7 +129,7 @@ def attack(run_dir, cfg: AttackConfig, out_dir=None, progress=None) -> AttackRep
 
     cfg.validate()
     check_output(out_dir, "--out", inputs=[run_dir, cfg.deployed, cfg.transfer_from], folder=True, own_files=set(FILES))
-    clf = load_run(run_dir)
+    clf = load_model(run_dir)
     if getattr(clf, "steps", None):
         ExitRule.parse(cfg.exit).check_steps(clf.steps)
     check_budget(clf.config, cfg.limit or 10_000, f"{run_dir}: attacking {cfg.limit or 'all'} test images")
@@ -129,6 +137,9 @@ def attack(run_dir, cfg: AttackConfig, out_dir=None, progress=None) -> AttackRep
     # run and report); cfg.seed drives the attacks' own randomness
     eval_seed = int(getattr(clf, "seed", 0))
     target = Target(clf, cfg.exit, eval_seed)
+    artifact = Path(run_dir).is_file()
+    if artifact:
+        target.judge = load_deployed(run_dir, target, target.rule, eval_seed)
     transfer = None
     if cfg.transfer_from:
         src = load_run(cfg.transfer_from)
@@ -145,6 +156,8 @@ def attack(run_dir, cfg: AttackConfig, out_dir=None, progress=None) -> AttackRep
     rep = evaluate(target, x, y, cfg, deployed, transfer, progress, run=str(run_dir))
     rep.versions = versions()
     rep.notes.append(f"data: {ds.source} (first {len(ds)} test images)")
+    if artifact:
+        rep.notes.append(f"{run_dir}: white-box through its float twin; every decision judged on the emulator (emu)")
     if out_dir is not None:
         write_report(rep, Path(out_dir))
     return rep

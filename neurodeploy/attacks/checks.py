@@ -77,14 +77,23 @@ def large_eps(eps: float | None, name: str, acc: float | None,
 
 
 def square_vs_whitebox(rows: list, tol: float) -> Check:
-    """``rows``: [(eps, square_acc, whitebox_acc, samples_only_square_breaks)]."""
+    """``rows``: [(eps, square_acc, whitebox_acc, samples_only_square_breaks[, n])].
+
+    With ``square_acc`` None (Square ran only on the white-box survivors of ``n`` samples) it
+    fails when the samples only Square breaks exceed ``tol·n``."""
     if not rows:
         return Check("square-vs-whitebox", SKIPPED, "Square or white-box attack not run")
-    bad = [f"ε={e:g}: Square {_pct(s)} < white-box {_pct(w)} ({k} samples only Square breaks)"
-           for e, s, w, k in rows if s is not None and w is not None and s < w - tol]
+    bad = []
+    for row in rows:
+        e, s, w, k = row[:4]
+        n = row[4] if len(row) > 4 else None
+        if s is not None and w is not None and s < w - tol:
+            bad.append(f"ε={e:g}: Square {_pct(s)} < white-box {_pct(w)} ({k} samples only Square breaks)")
+        elif s is None and n and k > tol * n:
+            bad.append(f"ε={e:g}: Square broke {k} of {n} samples the white-box attacks left standing")
     if bad:
         return Check("square-vs-whitebox", FAILED, "black box beats white box (masked gradients): " + "; ".join(bad))
-    extra = sum(k for *_, k in rows)
+    extra = sum(row[3] for row in rows)
     return Check("square-vs-whitebox", PASS, "Square never beats the white-box attacks"
                  + (f" (it alone breaks {extra} sample(s) in all)" if extra else ""))
 

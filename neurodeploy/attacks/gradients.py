@@ -74,6 +74,25 @@ class GradientSpec:
         return f"{self.encoder}+{self.neuron}:{self.width:g}"
 
 
+# The family the suite draws its surrogates from (``SUITE_SURROGATES`` in suite.py) as ranges:
+# training attacks draw one member per batch so a model cannot harden against one gradient only.
+FAMILY_WIDTHS = {"slayer": (0.2, 5.0), "rect": (0.1, 1.0), "triangle": (0.1, 1.0), "sigmoid": (0.1, 1.0)}
+FAMILY_SPIKE_ONLY = 0.25  # probability of the spike-only encoder surrogate in a draw
+
+
+def random_spec(generator: torch.Generator) -> GradientSpec:
+    """One random gradient from the suite's family: encoder ``ste`` (p = 0.75) or ``spike``, a neuron
+    surrogate shape uniform over :data:`NEURON_SURROGATES`, its width log-uniform in
+    :data:`FAMILY_WIDTHS` (``bptr`` has none)."""
+    u = torch.rand(3, generator=generator, dtype=torch.float64).tolist()
+    encoder = "spike" if u[0] < FAMILY_SPIKE_ONLY else "ste"
+    neuron = NEURON_SURROGATES[min(int(u[1] * len(NEURON_SURROGATES)), len(NEURON_SURROGATES) - 1)]
+    if neuron == "bptr":
+        return GradientSpec(encoder, neuron, 1.0)
+    lo, hi = FAMILY_WIDTHS[neuron]
+    return GradientSpec(encoder, neuron, float(lo * (hi / lo) ** u[2]))
+
+
 # ---------------------------------------------------------------------------------- autograd
 class _ShapedSpike(torch.autograd.Function):
     """Forward: Heaviside ``v ≥ θ`` (bit-identical to SLAYER's). Backward: a chosen surrogate shape."""
@@ -148,11 +167,20 @@ def _rate_forward(neuron):
 def gradient_mode(clf, spec: GradientSpec | str | None):
     """Within the block, forward passes of ``clf`` build the backward that ``spec`` names.
 
-    A no-op for the ANN twin (its gradient is exact). Restores every attribute on exit.
+    A no-op for the ANN twin (its gradient is exact; with a quantised input only the encoder
+    surrogate applies). Restores every attribute on exit.
     """
     spec = GradientSpec.parse(spec)
     if getattr(clf, "kind", "") != "snn":
-        yield
+        if getattr(clf, "encoder", None) is None:
+            yield
+            return
+        saved = clf.surrogate  # the quantised-input ANN: only its encoder has a surrogate
+        try:
+            clf.surrogate = spec.encoder
+            yield
+        finally:
+            clf.surrogate = saved
         return
     saved_surrogate = clf.surrogate
     patched = []

@@ -4,10 +4,13 @@
 encoder draws (Athalye et al. 2018: expectation over transformation; only stochastic encoders
 draw, deterministic ones use one pass). Draw k of call n uses a generator seeded by
 ``(seed, n, k)``, so a run is reproducible and never uses the evaluation draws.
+``objective`` (optional) replaces the attack loss by any per-sample function ``f(cum, y) -> (N,)``
+(adversarial training maximises its own loss, e.g. TRADES' KL divergence to the clean output).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import torch
 
@@ -37,6 +40,7 @@ class Oracle:
     eot: int = 1
     seed: int = 0
     calls: int = 0
+    objective: Callable | None = None
 
     @property
     def draws(self) -> int:
@@ -47,7 +51,8 @@ class Oracle:
 
     def exact_for(self, target: Target) -> bool:
         """True when the first draw's output *is* ``target``'s decision (same model, deterministic)."""
-        return target is self.source and not self.source.stochastic
+        return (target is self.source and not self.source.stochastic and self.objective is None
+                and getattr(target, "judge", None) is None)
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> OracleOutput:
         grad = torch.zeros_like(x)
@@ -59,7 +64,8 @@ class Oracle:
             with torch.enable_grad():
                 with gradient_mode(self.source.clf, self.spec):
                     cum = self.source.cumulative(xr, self.generator(k))
-                loss = attack_loss(cum, y, self.kind, self.at, rule)
+                loss = (self.objective(cum, y) if self.objective is not None
+                        else attack_loss(cum, y, self.kind, self.at, rule))
                 (g,) = torch.autograd.grad(loss.sum(), xr)
             grad += g
             loss_sum += loss.detach()

@@ -6,6 +6,8 @@ Every iterate is judged with the *target's exact decision* (its evaluation draw 
 a sample counts as broken at the first iterate that the target gets wrong, and is then dropped
 from the batch. Unbroken samples return their highest-loss iterate. The gradient may come from
 another model (transfer attack): the oracle's source differs from the judged target.
+With ``early_stop=False`` (adversarial training) nothing is judged: every sample takes all K
+steps and the last iterate is returned (``broken`` is then all False: not measured).
 """
 from __future__ import annotations
 
@@ -47,6 +49,7 @@ class PGDConfig:
     step_size: float | None = None
     random_start: bool = True
     seed: int = 0
+    early_stop: bool = True
 
     def __post_init__(self):
         check_norm(self.norm)
@@ -68,6 +71,8 @@ def pgd(oracle: Oracle, target: Target, x: torch.Tensor, y: torch.Tensor, idx: t
         cfg: PGDConfig, progress=None) -> AttackResult:
     """Run PGD on ``target`` with gradients from ``oracle``; ``progress(k)`` after every k passes."""
     t0 = time.perf_counter()
+    if not cfg.early_stop:
+        return _pgd_all_steps(oracle, x, y, idx, cfg, t0, progress)
     N = x.shape[0]
     x_out = x.clone()
     broken = torch.zeros(N, dtype=torch.bool)
@@ -114,6 +119,22 @@ def pgd(oracle: Oracle, target: Target, x: torch.Tensor, y: torch.Tensor, idx: t
             x_out[act[hit]] = xa[hit]
             broken[act[hit]] = True
     return AttackResult(x_out, broken, time.perf_counter() - t0, calls)
+
+
+def _pgd_all_steps(oracle: Oracle, x, y, idx, cfg: PGDConfig, t0: float, progress) -> AttackResult:
+    """K steps on every sample, no judging; the last iterate of the last restart."""
+    x0 = x.detach()
+    xa = x0.clone()
+    for restart in range(cfg.restarts):
+        if cfg.random_start and cfg.eps > 0:
+            xa = per_sample(random_start, x0, idx, cfg.eps, cfg.norm, derive(cfg.seed, "attack/pgd", restart))
+        for _k in range(cfg.steps):
+            out = oracle(xa, y)
+            xa = project(ascent_step(xa, out.grad, cfg.alpha, cfg.norm), x0, cfg.eps, cfg.norm)
+            if progress is not None:
+                progress(1)
+    return AttackResult(xa.detach(), torch.zeros(x.shape[0], dtype=torch.bool), time.perf_counter() - t0,
+                        cfg.restarts * cfg.steps)
 
 
 def sample_generator(seed: int, index: int) -> torch.Generator:

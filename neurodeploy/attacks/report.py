@@ -118,7 +118,8 @@ def to_markdown(rep: AttackReport) -> str:
             ["broke (new)", "time s"]
         rows = []
         for x in r.members:
-            runs = "all" if x.standalone else "survivors"
+            runs = ("all" if x.accuracy_on in (None, rep.n) else f"survivors + first {x.accuracy_on}") \
+                if x.standalone else "survivors"
             role = " (check)" if x.role == "check" else ""
             grad = x.gradient or ("none" if x.method in ("square", "noise") else "exact")
             grad = "source's exact" if x.method == "transfer" else grad

@@ -5,10 +5,16 @@ a sample counts as robust at ε only if no attack member breaks it (per-sample w
 samples the model gets wrong clean count as broken). ``role="check"`` members (random noise,
 fewer steps, Square in single-attack runs) feed the masking checks only.
 
-``standalone`` members attack every clean-correct sample, so their own robust accuracy is
-reported; the others (``cascade``) only attack the samples that no earlier attack member has
-broken — the AutoAttack way to spend the budget on what is left; their row says how many of
-those they broke. With ``full=True`` every member is standalone.
+Cheap first (the default): members run in order of cost, and each attacks only the samples that
+no earlier attack member has broken — the AutoAttack way to spend the budget on what is left;
+Square (1,000 queries) and APGD come last. ``standalone`` members (FGSM, the short and the long
+PGD, the spike-only gradient, the non-adaptive and transfer attacks) also attack every sample of
+a fixed check sub-sample (the first ``check_samples`` images), where their own robust accuracy is
+reported and the masking checks are computed (noise and the large-ε run only run there). Every
+attack draws its randomness per sample, so a sample's fate under a member does not depend on
+which samples share its batch, and the robust set equals the one of the full-cost order
+(``full=True``: every member attacks every clean-correct sample): a sample broken by member m
+in the full order is either attacked by m here too, or already broken by an earlier member.
 
 The suite (docs/attacks.md) for an SNN: FGSM; PGD with few and with K steps (``--steps``, ``--restarts``)
 on the straight-through encoder gradient; the same with the spike-only encoder gradient alone;
@@ -70,6 +76,7 @@ class AttackConfig:
     sim_samples: int = 0
     data_dir: str | None = None
     checks: bool = True  # False: no check companions, no large-ε run, checks SKIPPED (benchmark timing)
+    check_samples: int = 200  # the fixed sub-sample of standalone accuracies and masking checks (not with full)
 
     def validate(self) -> "AttackConfig":
         if self.attack not in ATTACKS:
@@ -84,6 +91,8 @@ class AttackConfig:
             raise UsageError("--steps must be >= 1")
         if self.restarts < 1 or (self.eot is not None and self.eot < 1) or self.queries < 1:
             raise UsageError("--restarts, --eot and --queries must be >= 1")
+        if self.check_samples < 1:
+            raise UsageError("--check-samples must be >= 1")
         if self.limit is not None and self.limit < 1:
             raise UsageError("--limit must be >= 1")
         if self.at not in AT:
@@ -168,6 +177,7 @@ class MemberResult:
     deployed_robust_accuracy: float | None
     seconds: float
     calls: int
+    accuracy_on: int | None = None  # samples robust_accuracy is measured on (the check sub-sample, or all)
 
 
 @dataclass
@@ -185,6 +195,9 @@ class EpsResult:
     sim: dict | None = None
     seconds: float = 0.0
     square_only: int = 0  # samples Square breaks that no white-box attack member breaks
+    check_n: int = 0  # size of the check sub-sample
+    check_clean_accuracy: float | None = None
+    check_whitebox_robust_accuracy: float | None = None  # white-box worst case on the check sub-sample
 
     def member(self, name: str) -> MemberResult | None:
         return next((m for m in self.members if m.name == name), None)
@@ -203,7 +216,7 @@ def plan(cfg: AttackConfig, target: Target, transfer: Target | None = None) -> l
         return Member(method, spec, at_, steps, restarts, role, standalone)
 
     members = []
-    if cfg.attack == "suite":
+    if cfg.attack == "suite":  # cheapest first; white-box before transfer and Square (square-only count)
         members += [m("fgsm", steps=1, restarts=1)]
         if short < K:
             members.append(m("pgd", steps=short, restarts=1))
@@ -213,19 +226,18 @@ def plan(cfg: AttackConfig, target: Target, transfer: Target | None = None) -> l
             members.append(m("pgd", spec=replace(base, encoder=other)))
         if snn and not target.rule.is_off and at != "final":
             members.append(m("pgd", at_="final"))
-        if transfer is not None:
-            members.append(m("transfer", spec=None, at_="final"))
-        members.append(m("square", spec=None, steps=cfg.queries, restarts=1))
         if snn and at != "prefix":
             members.append(m("pgd", at_="prefix", standalone=False))
         if snn:
             members += [m("pgd", spec=GradientSpec.parse(s), standalone=False) for s in SUITE_SURROGATES
                         if GradientSpec.parse(s) != base]
         members += [m("apgd-ce", standalone=False), m("apgd-dlr", standalone=False)]
+        if transfer is not None:
+            members.append(m("transfer", spec=None, at_="final"))
+        members.append(m("square", spec=None, steps=cfg.queries, restarts=1, standalone=False))
         members.append(m("noise", spec=None, steps=1, restarts=1, role="check"))
         if cfg.full:
             members = [replace(x, standalone=True) for x in members]
-        members.sort(key=lambda x: not x.standalone)  # stable: standalone first
         return _keep(members, cfg)
 
     method = cfg.attack
@@ -300,11 +312,20 @@ def _show(progress) -> bool:
     return sys.stderr.isatty() if progress is None else bool(progress)
 
 
+def check_mask(cfg: AttackConfig, n: int) -> torch.Tensor:
+    """The fixed check sub-sample: the first ``check_samples`` images (all of them with ``full``)."""
+    if cfg.full:
+        return torch.ones(n, dtype=torch.bool)
+    return torch.arange(n) < cfg.check_samples
+
+
 def run_eps(members: list, target: Target, x, y, idx, clean_ok, eps: float, cfg: AttackConfig,
             deployed=None, deployed_clean_ok=None, transfer: Target | None = None, progress=None) -> EpsResult:
-    """Every member at one ε; per-sample worst case over the attack members."""
+    """Every member at one ε; per-sample worst case over the attack members (module docstring)."""
     t_eps = time.perf_counter()
     N = x.shape[0]
+    check = check_mask(cfg, N)
+    n_check = int(check.sum())
     broken_any = ~clean_ok
     broken_wb = ~clean_ok
     broken_by = ["clean" if not ok else None for ok in clean_ok.tolist()]
@@ -312,7 +333,12 @@ def run_eps(members: list, target: Target, x, y, idx, clean_ok, eps: float, cfg:
     square_broken = None
     out = EpsResult(eps=eps)
     for member in members:
-        pool = clean_ok if member.standalone else (clean_ok & ~broken_any)
+        if member.role == "check":
+            pool = clean_ok & check
+        elif member.standalone:
+            pool = clean_ok & (check | ~broken_any)
+        else:
+            pool = clean_ok & ~broken_any
         sel = pool.nonzero().squeeze(1)
         x_full = x.clone()
         broken_full = ~clean_ok.clone() if member.standalone else torch.zeros(N, dtype=torch.bool)
@@ -341,7 +367,7 @@ def run_eps(members: list, target: Target, x, y, idx, clean_ok, eps: float, cfg:
         if deployed is not None:
             ok = deployed.correct(x_full, y, idx)
             if member.standalone:
-                dep_acc = float(ok.float().mean())
+                dep_acc = float(ok[check].float().mean())
             if member.role == "attack" and dep_ok is not None:
                 dep_ok &= ok
         out.members.append(MemberResult(
@@ -349,12 +375,16 @@ def run_eps(members: list, target: Target, x, y, idx, clean_ok, eps: float, cfg:
             at=member.at, steps=member.steps, restarts=member.restarts, role=member.role,
             standalone=member.standalone, eps=eps, attacked=int(sel.numel()),
             broke=int(broken_full[sel].sum()) if sel.numel() else 0, new=new,
-            robust_accuracy=float(1 - broken_full.float().mean()) if member.standalone else None,
-            deployed_robust_accuracy=dep_acc, seconds=seconds, calls=calls))
+            robust_accuracy=float(1 - broken_full[check].float().mean()) if member.standalone else None,
+            deployed_robust_accuracy=dep_acc, seconds=seconds, calls=calls,
+            accuracy_on=n_check if member.standalone else None))
     out.robust_accuracy = float(1 - broken_any.float().mean())
     if any(m.method in WHITE_BOX and m.role == "attack" for m in members):
         out.whitebox_robust_accuracy = float(1 - broken_wb.float().mean())
     out.broken_by = broken_by
+    out.check_n = n_check
+    out.check_clean_accuracy = float(clean_ok[check].float().mean())
+    out.check_whitebox_robust_accuracy = float(1 - broken_wb[check].float().mean())
     out.square_only = int((square_broken & ~broken_wb).sum()) if square_broken is not None else 0
     if dep_ok is not None:
         out.deployed_robust_accuracy = float(dep_ok.float().mean())
@@ -390,14 +420,20 @@ def masking_checks(results: list, clean_acc: float, n: int, large: MemberResult 
                     pairs.append((r.eps, a.name, a.robust_accuracy, b.name, b.robust_accuracy))
     sq_rows, noise_rows = [], []
     for r in results:
-        sq = [m for m in r.members if m.method == "square" and m.standalone and m.steps == max(
-            x.steps for x in r.members if x.method == "square")]
+        squares = [m for m in r.members if m.method == "square"]
+        sq = [m for m in squares if m.steps == max(x.steps for x in squares)]
         if sq and r.whitebox_robust_accuracy is not None:
-            sq_rows.append((r.eps, sq[0].robust_accuracy, r.whitebox_robust_accuracy, r.square_only))
+            if sq[0].standalone:
+                sq_rows.append((r.eps, sq[0].robust_accuracy, r.whitebox_robust_accuracy, r.square_only))
+            else:  # Square ran last, on what the white-box attacks left: every sample it broke is square-only
+                sq_rows.append((r.eps, None, r.whitebox_robust_accuracy, r.square_only, n))
         noise = next((m for m in r.members if m.method == "noise"), None)
         if noise is not None:
-            attack_acc = r.whitebox_robust_accuracy if r.whitebox_robust_accuracy is not None else r.robust_accuracy
-            noise_rows.append((r.eps, clean_acc, noise.robust_accuracy, attack_acc))
+            attack_acc = r.check_whitebox_robust_accuracy
+            if attack_acc is None:
+                attack_acc = r.whitebox_robust_accuracy if r.whitebox_robust_accuracy is not None else r.robust_accuracy
+            clean = r.check_clean_accuracy if r.check_clean_accuracy is not None else clean_acc
+            noise_rows.append((r.eps, clean, noise.robust_accuracy, attack_acc))
     return [chk.eps_monotone(curves, tol), chk.steps_monotone(pairs, tol),
             chk.large_eps(large.eps if large else None, large_name or "", large.robust_accuracy if large else None),
             chk.square_vs_whitebox(sq_rows, tol), chk.noise_vs_attack(noise_rows, tol)]

@@ -10,6 +10,9 @@
   gradients, drawing stochastic encoders from ``generator`` (EOT draws).
 
 The ANN twin has one step and real-valued logits; its decision is the argmax (exit rule n/a).
+``judge`` (optional, e.g. the emulated NetX artifact, :class:`~neurodeploy.attacks.deployed.DeployedModel`)
+takes over the exact decision: ``counts`` come from ``judge.counts(x, idx)`` while gradients
+still come from ``clf`` (attacking an exported model through its float twin, judged on ``emu``).
 """
 from __future__ import annotations
 
@@ -42,6 +45,7 @@ class Target:
     clf: torch.nn.Module
     rule: ExitRule = field(default_factory=ExitRule)
     seed: int = 0
+    judge: object | None = None
 
     def __post_init__(self):
         self.rule = ExitRule.parse(self.rule)
@@ -63,6 +67,8 @@ class Target:
     # ------------------------------------------------------------------ exact decision
     def counts(self, x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
         """SNN: output spikes per step, int64 (N, C, T). ANN: logits (N, C, 1)."""
+        if self.judge is not None:
+            return self.judge.counts(x, idx)
         outs = []
         with torch.no_grad():
             for lo in range(0, x.shape[0], EVAL_BATCH):

@@ -8,6 +8,8 @@ name           s[t]                                             attack surrogate
 direct         x  (analog current every step; not spikes)        exact (identity per step)
 poisson        Bernoulli(x), independent per step, seeded         straight-through
 early_burst    1[t/T < x]     bright pixels first and longest     spike-only
+early_burst_floor  1[t < floor(x T)]  count = floor(x T): x < 1/T      spike-only
+               never fires (faint noise cannot add a spike)
 late_burst     1[t/T > 1 - x] same counts, information late       spike-only
 ttfs           1[t = floor((1 - x) T)], never for x = 0           spike-only
 fusion         channel concatenation of the listed encoders       each part's own
@@ -129,6 +131,22 @@ class EarlyBurst(Encoder):
 
 
 @dataclass
+class EarlyBurstFloor(Encoder):
+    """Early burst with floored counts: s[t] = 1[t < floor(x T)]; a pixel fires from t = 0 for
+    floor(x T) steps, so x < 1/T never fires (plain early burst fires any x > 0 at t = 0, and
+    lifting a black pixel by 1/255 adds a spike at the most influential step)."""
+
+    name: str = "early_burst_floor"
+
+    def spikes(self, x, T, generator=None):
+        count = torch.floor(x * T + FLOOR_TOLERANCE).unsqueeze(-1)
+        return (_steps(T, x) < count).to(x.dtype)
+
+
+FLOOR_TOLERANCE = 1e-6  # x·T computed in float: k/T must give k spikes, not k − 1
+
+
+@dataclass
 class LateBurst(Encoder):
     """Late burst ("post"): s[t] = 1[t/T > 1 - x]; same counts as early burst, information late."""
 
@@ -178,7 +196,7 @@ class Fusion(Encoder):
 
 
 ENCODERS = {
-    "direct": Direct, "poisson": Poisson, "early_burst": EarlyBurst,
+    "direct": Direct, "poisson": Poisson, "early_burst": EarlyBurst, "early_burst_floor": EarlyBurstFloor,
     "late_burst": LateBurst, "ttfs": TTFS, "fusion": Fusion}
 
 

@@ -65,7 +65,8 @@ def encode_inputs(model: NetxModel, dataset: str | None = None, limit: int | Non
     from neurodeploy.runtime.api import encode_dataset_for_model
 
     # the one place `run` encodes data: same recipe, same shape and 0/1 checks
-    spikes, labels = encode_dataset_for_model(model, name, "test", limit, data_dir, seed, encoding=encoding,
+    # dataset None: the card's name, checked as the file's fault (exit 3)
+    spikes, labels = encode_dataset_for_model(model, dataset, "test", limit, data_dir, seed, encoding=encoding,
                                               steps=steps, source=path)
     root = data_root(data_dir)
     source = f"test split under {root}" if root else "test split of the sample shipped in the package"

@@ -76,7 +76,8 @@ def netx_optimize_weight_bits(weight: np.ndarray) -> tuple:
     if max_weight == 0 and min_weight == 0:
         raise BadInputError("all weights of a dense layer are zero: Lava NetX cannot load it")
     if sign_mode == 1:
-        scale = np.min([127 / max_weight, -128 / min_weight])
+        with np.errstate(divide="ignore"):  # max_weight 0 gives inf, as in Lava, and min() takes the other
+            scale = np.min([np.float64(127) / max_weight, np.float64(-128) / min_weight])
     elif sign_mode == 3:
         scale = -256 / min_weight
     else:

@@ -21,6 +21,9 @@ def check_epoch(e, i: int, source) -> dict:
     for t, _ in enumerate(per_step):
         c.number({f"test_accuracy_per_step[{t}]": per_step[t]}, f"test_accuracy_per_step[{t}]", where, 0.0, 1.0)
     c.number(e, "seconds", where, 0.0, default=0.0)
+    c.number(e, "silent_output_fraction", where, 0.0, 1.0, default=0.0)
+    c.boolean(e, "output_silent", where, default=False)
+    c.number(e, "adv_eps", where, 0.0, 1.0, default=0.0)
     return e
 
 
@@ -31,4 +34,5 @@ def check_metrics(d, source) -> dict:
     for i, e in enumerate(epochs):
         check_epoch(e, i, source)
     c.integer(d, "seed", source, 0, c.SEED_MAX, optional=True, default=None)
+    c.boolean(d, "output_silent", source, default=False)
     return d

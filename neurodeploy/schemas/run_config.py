@@ -49,6 +49,11 @@ FIELDS = {  # field -> check(d, key, source); a key absent from the file takes T
     "weight_scale": lambda d, k, s: c.number(d, k, s, 0.0, 1e6, lo_open=True),
     "init_from": lambda d, k, s: c.text(d, k, s, optional=True),
     "augment": lambda d, k, s: c.text(d, k, s, optional=True, max_len=64),
+    "adv_weight": lambda d, k, s: c.number(d, k, s, 0.0, 1.0),
+    "eps_warmup": lambda d, k, s: c.number(d, k, s, 0.0, MAX_EPOCHS),
+    "trades": lambda d, k, s: c.number(d, k, s, 0.0, 1e6, optional=True),
+    "adv_grad": lambda d, k, s: c.text(d, k, s, max_len=64),
+    "input_quantisation": lambda d, k, s: c.boolean(d, k, s),
 }
 EXTRA = ("versions",)  # written beside the settings, not part of them
 

@@ -348,9 +348,9 @@ def _row_cells(grid: Grid, row: dict, name: str, defaults: dict, recipes: dict, 
     ann = bool(settings.get("ann"))
     if ann and "encoding" in {**(recipes[recipe] if recipe else {}), **own}:
         enc = settings["encoding"]
-        if not str(enc.get("name", "")).startswith("quantis"):
-            raise where(name, "encoding", f"an ANN row takes no encoding ({enc.get('name')}): the ANN twin reads "
-                                          "pixels (only a quantised-input encoding applies to it)")
+        if not settings.get("input_quantisation"):
+            raise where(name, "encoding", f"an ANN row takes no encoding ({enc.get('name')}) unless "
+                                          "input_quantisation = true (the ANN fed spike count / T of that encoding)")
     row_exits = _exits(row["exits"], where, name, "exits") if "exits" in row else (["off"] if ann else exits)
     if ann and row_exits != ["off"]:
         raise where(name, "exits", f"an ANN row decides in one step: exit rules {row_exits} do not apply")

@@ -11,7 +11,7 @@ from neurodeploy.models.architectures import ARCHITECTURES
 from neurodeploy.models.snn import NeuronConfig
 from neurodeploy.schemas.run_config import check_run_config
 from neurodeploy.training.losses import LOSSES
-from neurodeploy.training.perturb import parse_adv, parse_noise
+from neurodeploy.training.perturb import parse_adv, parse_adv_grad, parse_noise
 
 
 @dataclass
@@ -38,6 +38,12 @@ class TrainConfig:
     weight_scale: float = 2.0
     init_from: str | None = None  # run folder whose weights start this run (fine-tuning), shape-checked
     augment: str | None = None  # none | cropP | flip | cropP+flip; None: the data set's default (validate fills it in)
+    # robust training (training/perturb.py, training/losses.py)
+    adv_weight: float = 0.5  # w of (1 - w)·loss(clean) + w·loss(adversarial); also weights MPPD's two terms
+    eps_warmup: float = 1.0  # epochs over which the training attack's ε rises linearly from 0
+    trades: float | None = None  # β: TRADES loss(clean) + β·KL(p(clean) ‖ p(adversarial)) instead of the mix
+    adv_grad: str = "random"  # training attack's surrogate gradient: "random" (per batch, suite family) | GradientSpec
+    input_quantisation: bool = False  # ANN twin fed the SNN's input: spike count / T of `encoding` at `steps`
 
     def validate(self) -> "TrainConfig":
         """Types and ranges of every field (the run-config schema), then names and cross-field rules."""
@@ -62,6 +68,18 @@ class TrainConfig:
         parse_adv(self.adv)
         if self.mppd is not None and (self.ann or self.mppd < 0):
             raise UsageError("--mppd needs a spiking model and ρ >= 0")
+        if not 0.0 <= self.adv_weight <= 1.0:
+            raise UsageError(f"--adv-weight must lie in [0, 1], got {self.adv_weight}")
+        if self.eps_warmup < 0:
+            raise UsageError(f"--eps-warmup must be >= 0 epochs, got {self.eps_warmup}")
+        if self.trades is not None and (self.trades < 0 or not self.adv or self.mppd is not None):
+            raise UsageError("--trades BETA needs BETA >= 0 and --adv (the attack that maximises the KL), not --mppd")
+        self.adv_grad = parse_adv_grad(self.adv_grad)
+        if self.input_quantisation:
+            enc = make_encoder(self.encoding)
+            if not self.ann or enc.analog or enc.stochastic:
+                raise UsageError("--input-quantisation feeds the ANN twin (--ann) the spike count / T of a "
+                                 f"deterministic spike encoding; '{enc.name}' with ann={self.ann} cannot")
         return self
 
     @classmethod

@@ -5,6 +5,15 @@
   step, so the network is right early — what early exit relies on.
 
 For the ANN twin T = 1 and both reduce to the ordinary cross-entropy of its logits.
+
+Robust-training objectives, built on the run's loss ℓ (``rate`` or ``temporal``):
+
+* ``mixed_loss``:  L = (1 − w)·ℓ(c(x), y) + w·ℓ(c(x'), y), x' the perturbed input, w the
+  adversarial weight (0.5 by default; w = 1 is adversarial loss alone, which killed the
+  early-burst SNN, issue 13);
+* ``trades_loss`` (Zhang et al. 2019): L = ℓ(c(x), y) + β·KL(p(x) ‖ p(x')), p = softmax of the
+  cumulative output, the KL read where ℓ reads (every step for ``temporal``, step T for ``rate``),
+  x' the input that maximises that KL (:func:`kl_per_sample` is the attack's objective).
 """
 from __future__ import annotations
 
@@ -26,6 +35,38 @@ def temporal_loss(cumulative: torch.Tensor, labels: torch.Tensor) -> torch.Tenso
 
 def loss_fn(name: str):
     return {"rate": rate_loss, "temporal": temporal_loss}[name]
+
+
+def _read(cumulative: torch.Tensor, name: str) -> torch.Tensor:
+    """The outputs loss ``name`` reads, (N, T', C): every step (temporal) or the last (rate)."""
+    return cumulative.permute(0, 2, 1) if name == "temporal" else cumulative[..., -1:].permute(0, 2, 1)
+
+
+def per_sample_loss(name: str, cumulative: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Loss ``name`` of every sample (N,); its mean is :func:`loss_fn` (name)."""
+    z = _read(cumulative, name)
+    n, t, c = z.shape
+    return F.cross_entropy(z.reshape(n * t, c), labels.repeat_interleave(t), reduction="none").view(n, t).mean(1)
+
+
+def kl_per_sample(name: str, cum_ref: torch.Tensor, cum: torch.Tensor) -> torch.Tensor:
+    """KL(p_ref ‖ p) per sample (N,), averaged over the outputs loss ``name`` reads."""
+    log_p_ref = F.log_softmax(_read(cum_ref, name), -1)
+    log_p = F.log_softmax(_read(cum, name), -1)
+    return (log_p_ref.exp() * (log_p_ref - log_p)).sum(-1).mean(1)
+
+
+def mixed_loss(name: str, cum_clean: torch.Tensor, cum_adv: torch.Tensor, labels: torch.Tensor,
+               adv_weight: float) -> torch.Tensor:
+    """(1 − w)·ℓ(clean) + w·ℓ(adversarial)."""
+    lossf = loss_fn(name)
+    return (1.0 - adv_weight) * lossf(cum_clean, labels) + adv_weight * lossf(cum_adv, labels)
+
+
+def trades_loss(name: str, cum_clean: torch.Tensor, cum_adv: torch.Tensor, labels: torch.Tensor,
+                beta: float) -> torch.Tensor:
+    """ℓ(clean) + β·mean KL(p(clean) ‖ p(adversarial))."""
+    return loss_fn(name)(cum_clean, labels) + beta * kl_per_sample(name, cum_clean, cum_adv).mean()
 
 
 def accuracy_per_step(cumulative: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

@@ -1,11 +1,20 @@
-"""Perturbed training inputs: Gaussian noise and FGSM/PGD adversarial training.
+"""Perturbed training inputs: Gaussian noise, and adversarial examples made by
+:func:`neurodeploy.attacks.pgd.pgd` (the package's one PGD).
 
-* ``gaussian:σ``      x' = clip(x + σ·N(0, 1), 0, 1)
-* ``fgsm:ε``          x' = clip(x + ε·sign(∇ₓL), 0, 1)
-* ``pgd:ε,K``         K steps of size 2.5ε/K from a uniform start, projected to ‖x'−x‖∞ ≤ ε
+* ``gaussian:σ``  x' = clip(x + σ·N(0, 1), 0, 1)
+* ``fgsm:ε``      FGSM with a random start (Wong et al. 2020): x₀ uniform in the ε-ball, one step
+                  x' = Π(x₀ + 1.25ε·sign(∇ₓL))
+* ``pgd:ε,K``     PGD-K (Madry et al. 2018): x₀ uniform in the ε-ball, K steps of α = 2.5ε/K,
+                  each projected to ‖x'−x‖∞ ≤ ε and [0, 1]
 
 Gradients of spiking models flow through the encoder's straight-through surrogate, the one
-that does not mask (docs/attacks.md).
+that does not mask (docs/attacks.md). The attack runs on the model in eval mode without early stopping (every sample takes all K
+steps) and maximises the run's own loss per sample (or, for TRADES, the KL divergence to the
+clean output). Its surrogate gradient is a :class:`~neurodeploy.attacks.gradients.GradientSpec`
+— fixed, or ``random``: drawn per batch from the attack suite's family
+(:func:`~neurodeploy.attacks.gradients.random_spec`), so the model cannot harden against one
+gradient only. ε warm-up: batch b of B in epoch e (0-based) uses ε·min(1, (e + (b+1)/B)/W) over
+the first W epochs.
 """
 from __future__ import annotations
 
@@ -14,16 +23,31 @@ from dataclasses import dataclass
 
 import torch
 
+from neurodeploy.attacks.gradients import GradientSpec, random_spec
+from neurodeploy.attacks.oracle import Oracle
+from neurodeploy.attacks.pgd import PGDConfig, pgd
+from neurodeploy.attacks.target import Target
 from neurodeploy.errors import UsageError
+from neurodeploy.seeding import stream
 
 MAX_PGD_STEPS = 10_000
+RANDOM_GRADIENT = "random"
+FGSM_RS_STEP = 1.25  # FGSM step in units of ε after the random start (Wong et al. 2020)
 
 
 @dataclass(frozen=True)
 class Adv:
+    """A training attack: ``kind`` fgsm | pgd, budget ``eps`` (L∞), ``steps`` K."""
+
     kind: str
     eps: float
     steps: int = 1
+
+    def pgd_config(self, eps: float, seed: int) -> PGDConfig:
+        if self.kind == "fgsm":
+            return PGDConfig(eps, steps=1, step_size=FGSM_RS_STEP * eps, random_start=True, seed=seed,
+                             early_stop=False)
+        return PGDConfig(eps, steps=self.steps, random_start=True, seed=seed, early_stop=False)
 
 
 def parse_noise(text: str | None) -> float | None:
@@ -60,39 +84,58 @@ def parse_adv(text: str | None) -> Adv | None:
     raise UsageError(form)
 
 
-def perturb_batch(clf, x: torch.Tensor, y: torch.Tensor, noise: float | None, adv: Adv | None, lossf) -> torch.Tensor:
-    """Return the training input: ``x`` itself, or its noisy / adversarial version."""
-    if noise:
-        x = (x + noise * torch.randn_like(x)).clamp_(0, 1)
-    if adv is None:
-        return x
-    was_training, old = clf.training, getattr(clf, "surrogate", None)
-    clf.eval()
-    if hasattr(clf, "surrogate"):
-        clf.surrogate = "ste"
-    x0 = x.detach()
-    if adv.kind == "fgsm":
-        xa, step = x0.clone(), adv.eps
-    else:
-        xa, step = (x0 + torch.empty_like(x0).uniform_(-adv.eps, adv.eps)).clamp(0, 1), 2.5 * adv.eps / adv.steps
-    for _ in range(adv.steps):
-        xa.requires_grad_(True)
-        loss = lossf(clf.cumulative(xa), y)
-        (g,) = torch.autograd.grad(loss, xa)
-        xa = torch.min(torch.max(xa.detach() + step * g.sign(), x0 - adv.eps), x0 + adv.eps).clamp(0, 1)
-    clf.train(was_training)
-    if hasattr(clf, "surrogate"):
-        clf.surrogate = old
-    return xa.detach()
+def parse_adv_grad(text: str) -> str:
+    """``random`` or a fixed :class:`GradientSpec` (``ste``, ``ste+slayer:0.5``, ...); returns it normalised."""
+    if str(text).strip().lower() == RANDOM_GRADIENT:
+        return RANDOM_GRADIENT
+    return str(GradientSpec.parse(text))
 
 
-def mppd_penalty(clf, x_clean: torch.Tensor, x_pert: torch.Tensor, y: torch.Tensor, lossf, rho: float):
+def warmup_eps(eps: float, warmup_epochs: float, epoch: int, batch: int, batches: int) -> float:
+    """ε of batch ``batch`` (0-based) of ``batches`` in ``epoch`` (0-based): linear from 0 over the warm-up."""
+    if warmup_epochs <= 0:
+        return float(eps)
+    return float(eps) * min(1.0, (epoch + (batch + 1) / max(batches, 1)) / warmup_epochs)
+
+
+def batch_gradient(adv_grad: str, seed: int) -> GradientSpec:
+    """The training attack's gradient for one batch (``seed`` identifies the batch)."""
+    if adv_grad == RANDOM_GRADIENT:
+        return random_spec(stream(seed, "train/adv-gradient"))
+    return GradientSpec.parse(adv_grad)
+
+
+def noisy(x: torch.Tensor, sigma: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    return (x + sigma * torch.randn(x.shape, generator=generator, dtype=x.dtype)).clamp_(0, 1)
+
+
+def adversarial_batch(clf, x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor, adv: Adv, eps: float,
+                      spec: GradientSpec, objective, seed: int) -> torch.Tensor:
+    """Adversarial version of ``x`` (in the ε-ball and [0, 1]) maximising ``objective(cum, y)`` (N,).
+
+    The model is put in eval mode for the attack and back in its previous mode afterwards.
+    """
+    x = x.detach()
+    if eps <= 0:
+        return x.clone()
+    was_training = clf.training
+    try:
+        target = Target(clf)  # eval mode; exit rule off
+        oracle = Oracle(target, spec, seed=seed, objective=objective)
+        return pgd(oracle, target, x, y, idx, adv.pgd_config(eps, seed)).x_adv.detach()
+    finally:
+        clf.train(was_training)
+
+
+def mppd_penalty(clf, x_clean: torch.Tensor, x_pert: torch.Tensor, y: torch.Tensor, lossf, rho: float,
+                 adv_weight: float = 0.5):
     """Membrane-potential-perturbation regularised loss (Ding et al., ICML 2024, "MS-MPPD").
 
     With I the input current of the last spiking layer, the membrane perturbation between a clean
     and a perturbed input follows reset-free leaky dynamics ``Y[t] = λ Y[t-1] + (I_clean[t] −
     I_pert[t])``, λ = 1 − voltage_decay. The loss is
-    ``0.5 CE(clean) + 0.5 CE(perturbed) + ρ · mean(Y²)``. Returns (loss, cumulative clean output).
+    ``(1 − w) ℓ(clean) + w ℓ(perturbed) + ρ · mean(Y²)`` (w = 0.5 in the paper). Returns
+    (loss, cumulative clean output, cumulative perturbed output).
     """
     net = clf.net
     out_c, trace_c = net(clf.encode(x_clean), record=True)
@@ -108,4 +151,4 @@ def mppd_penalty(clf, x_clean: torch.Tensor, x_pert: torch.Tensor, y: torch.Tens
         acc.append(y_t)
     penalty = torch.stack(acc, -1).pow(2).mean()
     cum_c, cum_p = out_c.cumsum(-1), out_p.cumsum(-1)
-    return 0.5 * lossf(cum_c, y) + 0.5 * lossf(cum_p, y) + rho * penalty, cum_c
+    return (1 - adv_weight) * lossf(cum_c, y) + adv_weight * lossf(cum_p, y) + rho * penalty, cum_c, cum_p

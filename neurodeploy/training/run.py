@@ -1,5 +1,12 @@
 """Training a run into its folder (see :mod:`neurodeploy.runfolder`): ``config.json`` (re-creates the run), ``metrics.json`` (per epoch)
 and ``checkpoint.pt`` (weights + optimiser, written every epoch, loaded with ``weights_only``).
+
+One loop for the SNN and the ANN twin. Per batch: the clean input x (Gaussian noise added with
+``--noise``), optionally a perturbed x' (adversarial from ``--adv``, noisy for MPPD), then the
+objective of :mod:`neurodeploy.training.losses` (plain, mixed clean/adversarial, TRADES or
+MPPD). After each epoch the test set is evaluated; if the output layer is silent on more than
+half of the test images (a dead network predicts class 0 by the tie rule), one line goes to
+stderr and ``output_silent`` is set in ``metrics.json``.
 """
 from __future__ import annotations
 
@@ -25,8 +32,10 @@ from neurodeploy.runfolder import (CHECKPOINT, build_classifier, check_budget, c
                                    read_metrics)
 from neurodeploy.seeding import derive, stream
 from neurodeploy.training.config import TrainConfig
-from neurodeploy.training.losses import accuracy_per_step, loss_fn
-from neurodeploy.training.perturb import mppd_penalty, parse_adv, parse_noise, perturb_batch
+from neurodeploy.training.losses import (accuracy_per_step, kl_per_sample, loss_fn, mixed_loss, per_sample_loss,
+                                         trades_loss)
+from neurodeploy.training.perturb import (adversarial_batch, batch_gradient, mppd_penalty, noisy, parse_adv,
+                                          parse_noise, warmup_eps)
 from neurodeploy.versions import versions
 
 
@@ -38,7 +47,7 @@ def _to_float(images_u8: np.ndarray) -> torch.Tensor:
 def evaluate(clf, images: np.ndarray, labels: np.ndarray, batch_size: int = 500) -> dict:
     """Test accuracy at the end and at every step (argmax of cumulative output)."""
     clf.eval()
-    correct = None
+    correct, silent = None, 0
     for i in range(0, len(labels), batch_size):
         x = _to_float(images[i:i + batch_size])
         y = torch.from_numpy(labels[i:i + batch_size])
@@ -48,8 +57,50 @@ def evaluate(clf, images: np.ndarray, labels: np.ndarray, batch_size: int = 500)
             cum = clf.cumulative(x)
         c = accuracy_per_step(cum, y)
         correct = c if correct is None else correct + c
+        if isinstance(clf, SpikingClassifier):
+            silent += int((cum[..., -1].sum(1) == 0).sum())
     per_step = (correct.double() / len(labels)).tolist()
-    return {"test_accuracy": per_step[-1], "test_accuracy_per_step": per_step}
+    frac = silent / max(len(labels), 1)
+    return {"test_accuracy": per_step[-1], "test_accuracy_per_step": per_step,
+            "silent_output_fraction": frac, "output_silent": frac > SILENT_FRACTION}
+
+
+SILENT_FRACTION = 0.5  # more test images than this without any output spike: the network has died
+
+
+def _objective(cfg: TrainConfig, cum_ref):
+    """What the training attack maximises per sample: the run's loss, or TRADES' KL to the clean output."""
+    if cfg.trades is not None:
+        return lambda cum, y: kl_per_sample(cfg.loss, cum_ref, cum)
+    return lambda cum, y: per_sample_loss(cfg.loss, cum, y)
+
+
+def batch_loss(clf, cfg: TrainConfig, x, y, idx, epoch: int, b: int, batches: int, noise, adv, lossf) -> tuple:
+    """(loss, clean cumulative output, ε used) of one training batch; see the module docstring."""
+    seed = derive(cfg.seed, "train/adv", epoch, b)
+    if noise:
+        x = noisy(x, noise, stream(cfg.seed, "train/noise", epoch, b))
+    eps, x_pert = 0.0, None
+    if adv is not None:
+        eps = warmup_eps(adv.eps, cfg.eps_warmup, epoch, b, batches)
+        cum_ref = None
+        if cfg.trades is not None:
+            with torch.no_grad():
+                cum_ref = clf.cumulative(x).detach()
+        x_pert = adversarial_batch(clf, x, y, idx, adv, eps, batch_gradient(cfg.adv_grad, seed + 1),
+                                   _objective(cfg, cum_ref), seed)
+    if cfg.mppd is not None:
+        if x_pert is None:
+            x_pert = noisy(x, 8 / 255, stream(cfg.seed, "train/mppd-noise", epoch, b))
+        loss, cum, _ = mppd_penalty(clf, x, x_pert, y, lossf, cfg.mppd, cfg.adv_weight)
+        return loss, cum, eps
+    cum = clf.cumulative(x)
+    if x_pert is None:
+        return lossf(cum, y), cum, eps
+    cum_adv = clf.cumulative(x_pert)
+    if cfg.trades is not None:
+        return trades_loss(cfg.loss, cum, cum_adv, y, cfg.trades), cum, eps
+    return mixed_loss(cfg.loss, cum, cum_adv, y, cfg.adv_weight), cum, eps
 
 
 def train(cfg: TrainConfig, out_dir, resume: bool = False, data_dir=None, progress: bool | None = None,
@@ -125,23 +176,17 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False, data_dir=None, progre
         torch.manual_seed(derive(cfg.seed, "train/epoch", epoch))  # noise / PGD starts: the same draws on a resumed run
         clf.train()
         order = torch.randperm(len(train_ds), generator=stream(cfg.seed, "train/order", epoch))
-        total, correct, loss_sum = 0, 0, 0.0
-        bar = tqdm(range(0, len(order), cfg.batch_size), desc=f"epoch {epoch + 1}/{cfg.epochs}",
-                   disable=not show, leave=False)
+        total, correct, loss_sum, eps = 0, 0, 0.0, 0.0
+        starts = range(0, len(order), cfg.batch_size)
+        bar = tqdm(starts, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not show, leave=False)
         for b, i in enumerate(bar):
-            idx = order[i:i + cfg.batch_size].numpy()
-            x, y = _to_float(train_ds.images[idx]), torch.from_numpy(train_ds.labels[idx])
+            idx = order[i:i + cfg.batch_size]
+            x, y = _to_float(train_ds.images[idx.numpy()]), torch.from_numpy(train_ds.labels[idx.numpy()])
             if aug.active:  # seeded per (seed, epoch, batch): a resumed run sees the same images
                 x = augment(x, aug, stream(cfg.seed, "train/augment", epoch, b))
             if isinstance(clf, SpikingClassifier):
                 clf.generator = stream(cfg.seed, "train/encode", epoch, b)
-            if cfg.mppd is not None:
-                x_pert = perturb_batch(clf, x, y, noise if (noise or adv) else 8 / 255, adv, lossf)
-                loss, cum = mppd_penalty(clf, x, x_pert, y, lossf, cfg.mppd)
-            else:
-                x = perturb_batch(clf, x, y, noise, adv, lossf)
-                cum = clf.cumulative(x)
-                loss = lossf(cum, y)
+            loss, cum, eps = batch_loss(clf, cfg, x, y, idx, epoch, b, len(starts), noise, adv, lossf)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -155,14 +200,18 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False, data_dir=None, progre
         # checkpoint (with the history) first, then metrics.json: a resume after a crash between them
         # re-writes metrics.json from the checkpoint
         history.append({"epoch": epoch + 1, "loss": loss_sum / max(total, 1), "train_accuracy": correct / max(total, 1),
-                        **ev, "seconds": time.time() - t0})
+                        **ev, **({"adv_eps": eps} if adv is not None else {}), "seconds": time.time() - t0})
         write_with(ckpt_path, lambda tmp: torch.save(
             {"model": checkpoint_state(clf), "optimizer": opt.state_dict(), "epoch": epoch, "history": history,
              **({"scheduler": sched.state_dict()} if sched is not None else {})}, tmp))
-        write_json(out / "metrics.json", {"epochs": history, "seed": cfg.seed})
+        write_json(out / "metrics.json", {"epochs": history, "seed": cfg.seed, "output_silent": ev["output_silent"]})
+        if ev["output_silent"]:
+            print(f"warning: {out}: epoch {epoch + 1}: the output layer stopped spiking on "
+                  f"{ev['silent_output_fraction']:.0%} of the test images (predictions fall back to class 0); "
+                  "metrics.json has output_silent: true", file=sys.stderr)
         if show:
             tqdm.write(f"epoch {epoch + 1}: loss {history[-1]['loss']:.4f} train {history[-1]['train_accuracy']:.4f} "
                        f"test {ev['test_accuracy']:.4f}", file=sys.stderr)
     if not history:
-        write_json(out / "metrics.json", {"epochs": [], "seed": cfg.seed})
+        write_json(out / "metrics.json", {"epochs": [], "seed": cfg.seed, "output_silent": False})
     return read_json(out / "metrics.json")

@@ -143,3 +143,10 @@ def test_deployed_and_cli(snn_run, tmp_path):
     assert "deployed" in (out / "attack.md").read_text()
     bad = CliRunner().invoke(main, ["attack", str(snn_run), "--eps", "0.1", "--exit", "sometimes"])
     assert bad.exit_code == 2 and "exit rule" in bad.output
+
+
+def test_square_check_on_survivors_counts_square_only_breaks():
+    # Square ran last, on the white-box survivors of 200 samples (robust accuracy n/a)
+    ok = chk.square_vs_whitebox([(0.1, None, 0.5, 1, 200)], 0.01)
+    assert ok.status == chk.PASS and "breaks 1 sample" in ok.detail
+    assert chk.square_vs_whitebox([(0.1, None, 0.5, 9, 200)], 0.01).status == chk.FAILED

@@ -70,3 +70,14 @@ def test_unknown_encoding_is_a_usage_error():
         make_encoder("morse")
     with pytest.raises(UsageError, match="unknown encoder surrogate"):
         make_encoder("ttfs").encode(X.clone().requires_grad_(True), T, surrogate="magic")
+
+
+def test_early_burst_floor_counts_floor_x_T_and_ignores_faint_pixels():
+    # floor(x*4): 0, 0 (0.4), 1 (1.2), 2, 3, 4 -- x = 0.1 < 1/T never fires, unlike early_burst
+    expected = [[0, 0, 0, 0], [0, 0, 0, 0], [1, 0, 0, 0], [1, 1, 0, 0], [1, 1, 1, 0], [1, 1, 1, 1]]
+    assert trains("early_burst_floor").tolist() == expected
+    exact = torch.tensor([k / 8 for k in range(9)]).reshape(1, 1, 1, 9)
+    assert make_encoder("early_burst_floor").spikes(exact, 8).sum(-1).flatten().tolist() == list(range(9))
+    faint = torch.full((1, 1, 2, 2), 1 / 255)
+    assert make_encoder("early_burst_floor").spikes(faint, 8).sum() == 0
+    assert make_encoder("early_burst").spikes(faint, 8).sum() == 4

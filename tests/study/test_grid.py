@@ -81,14 +81,17 @@ def test_cli_bad_grid_one_line_exit_3(tmp_path):
 
 
 def test_shipped_grids_are_valid_and_complete():
-    """fmnist/mnist: 2 ANN rows + 5 encodings x 4 recipes SNN rows, each SNN row at full T and early exit."""
+    """fmnist/mnist: 3 ANN rows (standard, adversarial, quantised input) + 5 encodings x 4 recipes SNN rows,
+    each SNN row at full T and early exit."""
     for name, dataset in (("fmnist", "fashion-mnist"), ("mnist", "mnist")):
         g = load_grid(ROOT / "studies" / f"{name}.toml")
         assert g.eps == [0.05, 0.1, 0.2] and g.target == "loihi2" and g.seed_pgd_steps == 7
         snn = [c for c in g.cells if not c.is_ann]
         ann = [c for c in g.cells if c.is_ann]
-        assert len(ann) == 2 and all(c.exit == "off" for c in ann)
-        assert len(snn) == 5 * 4 * 2 and len(g.runs()) == 2 + 20
+        assert len(ann) == 3 and all(c.exit == "off" for c in ann)
+        quant = next(c for c in ann if c.row == "ANN quantised input")
+        assert quant.train["input_quantisation"] and quant.train["encoding"]["name"] == "early_burst"
+        assert len(snn) == 5 * 4 * 2 and len(g.runs()) == 3 + 20
         assert {c.train["encoding"]["name"] for c in snn} == {"direct", "poisson", "early_burst", "ttfs", "fusion"}
         assert {c.exit for c in snn} == {"off", "margin:2,min=2"}
         assert all(c.train["dataset"] == dataset for c in g.cells)

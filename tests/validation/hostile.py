@@ -224,7 +224,7 @@ NETX_MUTATIONS = [
     ("weight-text", _h5(_edit_dense(lambda g: _replace(g, "weight", data=np.array([b"abc"]))))),
     ("weight-100000x100000", _h5(_edit_dense(_huge_weight))),
     ("weight-chain-mismatch", _h5(_edit_dense(lambda g: _replace(g, "weight", data=np.zeros((g["weight"].shape[0], 7), "f4"))))),
-    ("neuron-missing", _h5(_edit_dense(lambda g: g.__delitem__("neuron")))),
+    ("neuron-threshold-missing", _h5(_edit_dense(lambda g: g["neuron"].__delitem__("vThMant")))),  # (no neuron at all is a valid NetX layer)
     ("idecay-99999", _h5(_edit_dense(lambda g: _replace(g["neuron"], "iDecay", data=99999)))),
     ("vth-negative", _h5(_edit_dense(lambda g: _replace(g["neuron"], "vThMant", data=-1)))),
     ("input-shape-4d", _h5(lambda f: _replace(f["layer"]["0"], "shape", data=np.array([1, 1, 28, 28])))),
