@@ -78,7 +78,8 @@ def test_parse_size_and_limit(monkeypatch):
         budget.set_limit(None)
     monkeypatch.delenv(budget.ENV)
     avail = budget.available_bytes()
-    assert avail is None or budget.memory_limit()[0] == int(avail * budget.FRACTION)
+    # available memory moves between the two reads on a shared machine: compare within 5 %
+    assert avail is None or abs(budget.memory_limit()[0] - avail * budget.FRACTION) <= 0.05 * avail
 
 
 def test_atomic_dir_replaces_whole_or_keeps_old(tmp_path):
