@@ -48,6 +48,7 @@ FIELDS = {  # field -> check(d, key, source); a key absent from the file takes T
     "neuron": check_neuron,
     "weight_scale": lambda d, k, s: c.number(d, k, s, 0.0, 1e6, lo_open=True),
     "init_from": lambda d, k, s: c.text(d, k, s, optional=True),
+    "augment": lambda d, k, s: c.text(d, k, s, optional=True, max_len=64),
 }
 EXTRA = ("versions",)  # written beside the settings, not part of them
 
