@@ -49,6 +49,11 @@ FIELDS = {  # field -> check(d, key, source); a key absent from the file takes T
     "weight_scale": lambda d, k, s: c.number(d, k, s, 0.0, 1e6, lo_open=True),
     "init_from": lambda d, k, s: c.text(d, k, s, optional=True),
     "augment": lambda d, k, s: c.text(d, k, s, optional=True, max_len=64),
+    "rate_reg": lambda d, k, s: c.number(d, k, s, 0.0, 1e6),
+    "rate_true": lambda d, k, s: c.number(d, k, s, 0.0, 1.0),
+    "rate_false": lambda d, k, s: c.number(d, k, s, 0.0, 1.0),
+    "hidden_reg": lambda d, k, s: c.number(d, k, s, 0.0, 1e6),
+    "hidden_low": lambda d, k, s: c.number(d, k, s, 0.0, 1.0),
 }
 EXTRA = ("versions",)  # written beside the settings, not part of them
 

@@ -38,6 +38,11 @@ class TrainConfig:
     weight_scale: float = 2.0
     init_from: str | None = None  # run folder whose weights start this run (fine-tuning), shape-checked
     augment: str | None = None  # none | cropP | flip | cropP+flip; None: the data set's default (validate fills it in)
+    rate_reg: float = 0.0  # λ of the output spike-rate penalty (losses.spike_rate_penalty); 0: off
+    rate_true: float = 0.5  # its target output rate for the label's neuron
+    rate_false: float = 0.05  # its target output rate for the other output neurons
+    hidden_reg: float = 0.0  # λ of the hidden-layer activity floor (losses.hidden_floor_penalty); 0: off
+    hidden_low: float = 0.1  # that floor: the least mean spike rate of every hidden layer
 
     def validate(self) -> "TrainConfig":
         """Types and ranges of every field (the run-config schema), then names and cross-field rules."""
@@ -60,6 +65,12 @@ class TrainConfig:
             raise UsageError("steps and batch size must be >= 1 and epochs >= 0")
         parse_noise(self.noise)
         parse_adv(self.adv)
+        if self.rate_reg < 0 or (self.rate_reg > 0 and self.ann):
+            raise UsageError("--rate-reg needs a spiking model and λ >= 0")
+        if self.hidden_reg < 0 or (self.hidden_reg > 0 and (self.ann or self.mppd is not None)):
+            raise UsageError("--hidden-reg needs a spiking model without --mppd and λ >= 0")
+        if not (0 <= self.rate_false <= 1 and 0 <= self.rate_true <= 1 and 0 <= self.hidden_low <= 1):
+            raise UsageError("spike-rate targets must lie in [0, 1]")
         if self.mppd is not None and (self.ann or self.mppd < 0):
             raise UsageError("--mppd needs a spiking model and ρ >= 0")
         return self

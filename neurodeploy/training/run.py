@@ -25,7 +25,7 @@ from neurodeploy.runfolder import (CHECKPOINT, build_classifier, check_budget, c
                                    read_metrics)
 from neurodeploy.seeding import derive, stream
 from neurodeploy.training.config import TrainConfig
-from neurodeploy.training.losses import accuracy_per_step, loss_fn
+from neurodeploy.training.losses import accuracy_per_step, hidden_floor_penalty, loss_fn, spike_rate_penalty
 from neurodeploy.training.perturb import mppd_penalty, parse_adv, parse_noise, perturb_batch
 from neurodeploy.versions import versions
 
@@ -50,6 +50,18 @@ def evaluate(clf, images: np.ndarray, labels: np.ndarray, batch_size: int = 500)
         correct = c if correct is None else correct + c
     per_step = (correct.double() / len(labels)).tolist()
     return {"test_accuracy": per_step[-1], "test_accuracy_per_step": per_step}
+
+
+def objective(clf, cfg: TrainConfig, x: torch.Tensor, y: torch.Tensor, lossf):
+    """(loss, cumulative output) of one batch: ``lossf`` plus, if ``cfg.hidden_reg``, the hidden layers'
+    activity floor (:func:`neurodeploy.training.losses.hidden_floor_penalty`); the output-rate penalty
+    is added by the caller (it also applies to ``--mppd``)."""
+    if not cfg.hidden_reg:
+        cum = clf.cumulative(x)
+        return lossf(cum, y), cum
+    out_spikes, trace = clf.net(clf.encode(x), record=True)
+    cum = out_spikes.cumsum(-1)
+    return lossf(cum, y) + cfg.hidden_reg * hidden_floor_penalty(trace[:-1], cfg.hidden_low), cum
 
 
 def train(cfg: TrainConfig, out_dir, resume: bool = False, data_dir=None, progress: bool | None = None,
@@ -140,8 +152,9 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False, data_dir=None, progre
                 loss, cum = mppd_penalty(clf, x, x_pert, y, lossf, cfg.mppd)
             else:
                 x = perturb_batch(clf, x, y, noise, adv, lossf)
-                cum = clf.cumulative(x)
-                loss = lossf(cum, y)
+                loss, cum = objective(clf, cfg, x, y, lossf)
+            if cfg.rate_reg:  # keeps the output layer from falling silent (see losses.spike_rate_penalty)
+                loss = loss + cfg.rate_reg * spike_rate_penalty(cum, y, cfg.rate_true, cfg.rate_false)
             opt.zero_grad()
             loss.backward()
             opt.step()
