@@ -152,10 +152,18 @@ def data_fetch(name, data_dir, mirror):
 @click.option("--init-from", default=None, type=click.Path(file_okay=False),
               help="Start from this run's weights (fine-tuning, e.g. adversarial).")
 @click.option("--augment", default=None, type=ct.AUGMENT, help="none | cropP | flip | cropP+flip (default: the data set's; cifar10 crop4+flip).")
+@click.option("--neuron", "neuron_opts", default=None, metavar="KEY=V,...",
+              help="CUBA neuron settings (threshold, current_decay, voltage_decay, tau_grad, scale_grad).")
+@click.option("--weight-scale", default=None, type=ct.RATE, help="Initial weight scale of every layer (default 2).")
+@click.option("--rate-reg", default=0.0, type=ct.NONNEGATIVE, show_default=True,
+              help="λ of the output spike-rate penalty (targets 0.5 label / 0.05 others).")
+@click.option("--hidden-reg", default=0.0, type=ct.NONNEGATIVE, show_default=True,
+              help="λ of the hidden-layer activity floor (mean rate >= 0.1 per layer).")
 @DATA_DIR
 @friendly_errors
 def train(dataset, model, encoding, steps, epochs, seed, out_dir, ann, loss, noise, adv, adv_weight, eps_warmup, trades,
-          adv_grad, input_quantisation, mppd, batch_size, lr, limit, test_limit, resume, init_from, augment, data_dir):
+          adv_grad, input_quantisation, mppd, batch_size, lr, limit, test_limit, resume, init_from, augment, neuron_opts,
+          weight_scale, rate_reg, hidden_reg, data_dir):
     """Train an SNN (or its ANN twin) into run folder OUT."""
     from neurodeploy.encoding import make_encoder
     from neurodeploy.training.config import TrainConfig
@@ -166,6 +174,10 @@ def train(dataset, model, encoding, steps, epochs, seed, out_dir, ann, loss, noi
                       lr=lr, limit=limit, test_limit=test_limit, init_from=init_from, augment=augment,
                       adv_weight=adv_weight, eps_warmup=eps_warmup, trades=trades, adv_grad=adv_grad,
                       input_quantisation=input_quantisation)
+    cfg.rate_reg, cfg.hidden_reg = rate_reg, hidden_reg  # the CIFAR-10 recipe's options (README)
+    cfg.neuron.update(ct.parse_key_values(neuron_opts, "--neuron"))
+    if weight_scale is not None:
+        cfg.weight_scale = weight_scale
     m = train_run(cfg, out_dir, resume=resume, data_dir=data_dir)
     last = m["epochs"][-1] if m["epochs"] else {}
     acc = last.get("test_accuracy")

@@ -10,6 +10,7 @@ import math
 
 import click
 
+from neurodeploy.errors import UsageError
 from neurodeploy.schemas.checks import MAX_STEPS
 from neurodeploy.schemas.run_config import MAX_BATCH, MAX_EPOCHS
 
@@ -164,3 +165,19 @@ def _augment(text):
 
 THREADS = _Parsed("N|auto", _threads)          # --threads: 1..MAX_THREADS or auto
 AUGMENT = _Parsed("spec", _augment)            # --augment: none | cropP | flip | cropP+flip
+
+
+def parse_key_values(text: str | None, option: str) -> dict:
+    """``"a=1,b=0.5"`` -> {"a": 1.0, "b": 0.5} (numbers only); a malformed item is a usage error naming ``option``."""
+    out = {}
+    for item in (text or "").split(","):
+        if not item.strip():
+            continue
+        key, sep, value = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            out[key.strip()] = float(value)
+        except ValueError:
+            raise UsageError(f"{option}: '{item}' is not KEY=NUMBER") from None
+    return out

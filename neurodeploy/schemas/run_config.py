@@ -54,6 +54,11 @@ FIELDS = {  # field -> check(d, key, source); a key absent from the file takes T
     "trades": lambda d, k, s: c.number(d, k, s, 0.0, 1e6, optional=True),
     "adv_grad": lambda d, k, s: c.text(d, k, s, max_len=64),
     "input_quantisation": lambda d, k, s: c.boolean(d, k, s),
+    "rate_reg": lambda d, k, s: c.number(d, k, s, 0.0, 1e6),
+    "rate_true": lambda d, k, s: c.number(d, k, s, 0.0, 1.0),
+    "rate_false": lambda d, k, s: c.number(d, k, s, 0.0, 1.0),
+    "hidden_reg": lambda d, k, s: c.number(d, k, s, 0.0, 1e6),
+    "hidden_low": lambda d, k, s: c.number(d, k, s, 0.0, 1.0),
 }
 EXTRA = ("versions",)  # written beside the settings, not part of them
 

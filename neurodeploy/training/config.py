@@ -44,6 +44,11 @@ class TrainConfig:
     trades: float | None = None  # β: TRADES loss(clean) + β·KL(p(clean) ‖ p(adversarial)) instead of the mix
     adv_grad: str = "random"  # training attack's surrogate gradient: "random" (per batch, suite family) | GradientSpec
     input_quantisation: bool = False  # ANN twin fed the SNN's input: spike count / T of `encoding` at `steps`
+    rate_reg: float = 0.0  # λ of the output spike-rate penalty (losses.spike_rate_penalty); 0: off
+    rate_true: float = 0.5  # its target output rate for the label's neuron
+    rate_false: float = 0.05  # its target output rate for the other output neurons
+    hidden_reg: float = 0.0  # λ of the hidden-layer activity floor (losses.hidden_floor_penalty); 0: off
+    hidden_low: float = 0.1  # that floor: the least mean spike rate of every hidden layer
 
     def validate(self) -> "TrainConfig":
         """Types and ranges of every field (the run-config schema), then names and cross-field rules."""
@@ -66,6 +71,12 @@ class TrainConfig:
             raise UsageError("steps and batch size must be >= 1 and epochs >= 0")
         parse_noise(self.noise)
         parse_adv(self.adv)
+        if self.rate_reg < 0 or (self.rate_reg > 0 and self.ann):
+            raise UsageError("--rate-reg needs a spiking model and λ >= 0")
+        if self.hidden_reg < 0 or (self.hidden_reg > 0 and (self.ann or self.mppd is not None)):
+            raise UsageError("--hidden-reg needs a spiking model without --mppd and λ >= 0")
+        if not (0 <= self.rate_false <= 1 and 0 <= self.rate_true <= 1 and 0 <= self.hidden_low <= 1):
+            raise UsageError("spike-rate targets must lie in [0, 1]")
         if self.mppd is not None and (self.ann or self.mppd < 0):
             raise UsageError("--mppd needs a spiking model and ρ >= 0")
         if not 0.0 <= self.adv_weight <= 1.0:

@@ -14,6 +14,16 @@ Robust-training objectives, built on the run's loss ℓ (``rate`` or ``temporal`
 * ``trades_loss`` (Zhang et al. 2019): L = ℓ(c(x), y) + β·KL(p(x) ‖ p(x')), p = softmax of the
   cumulative output, the KL read where ℓ reads (every step for ``temporal``, step T for ``rate``),
   x' the input that maximises that KL (:func:`kl_per_sample` is the attack's objective).
+
+``spike_rate_penalty`` (SLAYER's SpikeRate idea, used as a regulariser beside either loss): with
+r_k = c_k[T-1] / T the output rate of class k, target r* = ``true_rate`` for the label and
+``false_rate`` for the others,  P = mean_n Σ_k (r_k - r*_k)².  Cross-entropy alone is minimised at
+ln(#classes) by a silent output layer, and a silent layer passes almost no surrogate gradient, so a
+deep SNN (CIFAR-10 conv32) can fall into silence within a few steps; P makes silence cost.
+
+``hidden_floor_penalty``: for hidden layers l with mean spike rate r̄_l (over samples, neurons and
+steps), H = Σ_l max(0, r_low - r̄_l)², a lower bound on activity (zero while every layer fires at
+least r_low); it stops the optimiser from silencing one hidden layer, after which nothing learns.
 """
 from __future__ import annotations
 
@@ -72,3 +82,17 @@ def trades_loss(name: str, cum_clean: torch.Tensor, cum_adv: torch.Tensor, label
 def accuracy_per_step(cumulative: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Number correct at each step (ties -> lowest class index), shape (T,)."""
     return (cumulative.argmax(1) == labels[:, None]).sum(0)
+
+
+def spike_rate_penalty(cumulative: torch.Tensor, labels: torch.Tensor, true_rate: float,
+                       false_rate: float) -> torch.Tensor:
+    """P = mean over samples of Σ_k (c_k[T-1]/T - r*_k)², r* = true_rate at the label, false_rate elsewhere."""
+    rate = cumulative[..., -1] / cumulative.shape[-1]
+    target = torch.full_like(rate, false_rate)
+    target[torch.arange(len(labels)), labels] = true_rate
+    return ((rate - target) ** 2).sum(1).mean()
+
+
+def hidden_floor_penalty(hidden_spikes, low: float) -> torch.Tensor:
+    """H = Σ_l max(0, low - mean(s_l))² over the hidden layers' spike tensors s_l."""
+    return sum(torch.relu(low - s.mean()) ** 2 for s in hidden_spikes)

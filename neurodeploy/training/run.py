@@ -32,8 +32,8 @@ from neurodeploy.runfolder import (CHECKPOINT, build_classifier, check_budget, c
                                    read_metrics)
 from neurodeploy.seeding import derive, stream
 from neurodeploy.training.config import TrainConfig
-from neurodeploy.training.losses import (accuracy_per_step, kl_per_sample, loss_fn, mixed_loss, per_sample_loss,
-                                         trades_loss)
+from neurodeploy.training.losses import (accuracy_per_step, hidden_floor_penalty, kl_per_sample, loss_fn, mixed_loss,
+                                         per_sample_loss, spike_rate_penalty, trades_loss)
 from neurodeploy.training.perturb import (adversarial_batch, batch_gradient, mppd_penalty, noisy, parse_adv,
                                           parse_noise, warmup_eps)
 from neurodeploy.versions import versions
@@ -94,13 +94,25 @@ def batch_loss(clf, cfg: TrainConfig, x, y, idx, epoch: int, b: int, batches: in
             x_pert = noisy(x, 8 / 255, stream(cfg.seed, "train/mppd-noise", epoch, b))
         loss, cum, _ = mppd_penalty(clf, x, x_pert, y, lossf, cfg.mppd, cfg.adv_weight)
         return loss, cum, eps
-    cum = clf.cumulative(x)
+    clean_loss, cum = objective(clf, cfg, x, y, lossf)
     if x_pert is None:
-        return lossf(cum, y), cum, eps
+        return clean_loss, cum, eps
     cum_adv = clf.cumulative(x_pert)
     if cfg.trades is not None:
         return trades_loss(cfg.loss, cum, cum_adv, y, cfg.trades), cum, eps
     return mixed_loss(cfg.loss, cum, cum_adv, y, cfg.adv_weight), cum, eps
+
+
+def objective(clf, cfg: TrainConfig, x: torch.Tensor, y: torch.Tensor, lossf):
+    """(loss, cumulative output) of one batch: ``lossf`` plus, if ``cfg.hidden_reg``, the hidden layers'
+    activity floor (:func:`neurodeploy.training.losses.hidden_floor_penalty`); the output-rate penalty
+    is added by the caller (it also applies to ``--mppd``)."""
+    if not cfg.hidden_reg:
+        cum = clf.cumulative(x)
+        return lossf(cum, y), cum
+    out_spikes, trace = clf.net(clf.encode(x), record=True)
+    cum = out_spikes.cumsum(-1)
+    return lossf(cum, y) + cfg.hidden_reg * hidden_floor_penalty(trace[:-1], cfg.hidden_low), cum
 
 
 def train(cfg: TrainConfig, out_dir, resume: bool = False, data_dir=None, progress: bool | None = None,
@@ -187,6 +199,8 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False, data_dir=None, progre
             if isinstance(clf, SpikingClassifier):
                 clf.generator = stream(cfg.seed, "train/encode", epoch, b)
             loss, cum, eps = batch_loss(clf, cfg, x, y, idx, epoch, b, len(starts), noise, adv, lossf)
+            if cfg.rate_reg:  # keeps the output layer from falling silent (see losses.spike_rate_penalty)
+                loss = loss + cfg.rate_reg * spike_rate_penalty(cum, y, cfg.rate_true, cfg.rate_false)
             opt.zero_grad()
             loss.backward()
             opt.step()
