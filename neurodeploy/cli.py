@@ -479,7 +479,7 @@ def doctor_cmd():
 @click.argument("source", type=click.Path())
 @click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
               help="Study folder (runs, cells, results); running again resumes it.")
-@click.option("--summarize", is_flag=True, help="SOURCE is a study folder: write study.md, study.json and plots.")
+@click.option("--summarize", is_flag=True, help="SOURCE is a study folder: write DIR/summary/ (study.md, study.json, plots), swapped in whole.")
 @click.option("--workers", type=ct.WORKERS, default=1, show_default=True, help="Local worker processes.")
 @click.option("--ray", "ray_address", default=None, help="Run cells as Ray tasks: 'local' or a cluster ADDRESS.")
 @click.option("--limit", type=ct.COUNT, default=None, help="Test images per cell (overrides the grid's study.limit).")

@@ -1,4 +1,5 @@
-"""``neurodeploy study DIR --summarize``: ``study.md``, ``study.json`` and two plots from the cells' results.
+"""``neurodeploy study DIR --summarize``: ``DIR/summary/`` with ``study.md``, ``study.json`` and two plots
+from the cells' results.
 
 * ``study.json``: the grid (``plan.json``) and every cell's ``result.json`` (cells not finished
   yet are listed with ``"status": "pending"``);
@@ -15,23 +16,24 @@
   seed-style attack and under the suite.
 
 The main ε is 0.1 when the grid has it, else its middle value. Files are rendered in memory and
-renamed into place together (an error leaves the previous summary as it was).
+written into a temporary folder that replaces ``DIR/summary`` as a whole
+(:func:`neurodeploy.atomic.atomic_dir`): a reader sees the old summary or the new one, never a mix.
 """
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from neurodeploy.atomic import atomic_path
+from neurodeploy.atomic import atomic_dir
 from neurodeploy.schemas.study_folder import check_error, check_plan, check_result
 from neurodeploy.errors import BadInputError
 from neurodeploy.files import read_json
 from neurodeploy.study.cell import cell_dir
 
 FILES = ("study.md", "study.json", "study_energy.png", "study_eps.png")
+SUMMARY_DIR = "summary"  # DIR/summary/: the files above, replaced as one folder
 
 
 @dataclass
@@ -229,7 +231,7 @@ def plots(rows: list, eps: list, eps0: float) -> dict:
 
 
 def summarize(out) -> Summary:
-    """Write study.md, study.json and the plots into the study folder ``out``."""
+    """Write study.md, study.json and the plots into ``out/summary`` (swapped in as one folder)."""
     out = Path(out)
     grid, rows = collect(out)
     eps0 = main_eps(grid["eps"])
@@ -238,7 +240,8 @@ def summarize(out) -> Summary:
                                       indent=1) + "\n").encode(),
             "study.md": markdown(grid, rows, eps0).encode()}
     data.update(plots(rows, grid["eps"], eps0))
-    with contextlib.ExitStack() as stack:   # all temp files written, then all renamed
+    folder = out / SUMMARY_DIR
+    with atomic_dir(folder) as tmp:   # the whole set appears at once
         for name, blob in data.items():
-            stack.enter_context(atomic_path(out / name)).write_bytes(blob)
-    return Summary(str(out), grid, rows, eps0, {name: str(out / name) for name in data})
+            (tmp / name).write_bytes(blob)
+    return Summary(str(out), grid, rows, eps0, {name: str(folder / name) for name in data})

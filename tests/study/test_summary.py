@@ -16,6 +16,8 @@ def test_summary_files(study_copy):
     r = CliRunner().invoke(main, ["study", str(out), "--summarize"])
     assert r.exit_code == 0, r.output
     assert "3 of 3 cells finished" in r.output
+    assert not any((out / name).exists() for name in ("study.md", "study.json"))  # only inside summary/
+    out = out / "summary"
     for name in ("study.md", "study.json", "study_energy.png", "study_eps.png"):
         data = (out / name).read_bytes()
         assert len(data) > 200
@@ -55,7 +57,7 @@ def test_summary_lists_unfinished_cells(study_copy):
     shutil.rmtree(victim)
     s = summarize(out)
     assert len(s.finished) == 2
-    md = (out / "study.md").read_text()
+    md = (out / "summary" / "study.md").read_text()
     assert "*pending*" in md
 
 

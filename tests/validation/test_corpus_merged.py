@@ -347,7 +347,8 @@ def test_the_valid_study_folder_summarizes(tmp_path):
     _write_folder(tmp_path / "s", PLAN, RESULT, {"error": "boom"})
     r = invoke(["study", tmp_path / "s", "--summarize"])
     assert r.exit_code == 0, r.stderr
-    assert (tmp_path / "s" / "study.md").is_file() and "boom" in (tmp_path / "s" / "study.md").read_text()
+    md = tmp_path / "s" / "summary" / "study.md"
+    assert md.is_file() and "boom" in md.read_text()
 
 
 def test_summarize_takes_no_out_and_no_missing_folder(tmp_path):
