@@ -23,7 +23,7 @@ import torch
 
 from neurodeploy.attacks.gradients import GradientSpec
 from neurodeploy.attacks.oracle import Oracle
-from neurodeploy.attacks.pgd import AttackResult, per_sample
+from neurodeploy.attacks.pgd import AttackResult, Judge, per_sample
 from neurodeploy.attacks.projection import ascent_step, check_norm, project, random_start
 from neurodeploy.attacks.target import Target
 from neurodeploy.errors import UnavailableError, UsageError
@@ -75,20 +75,13 @@ def apgd(target: Target, x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor, cf
     t0 = time.perf_counter()
     spec = GradientSpec.parse(spec)
     oracle = Oracle(target, spec, kind=cfg.loss, at=at, eot=cfg.eot, seed=cfg.seed)
-    exact = oracle.exact_for(target)
     N = x.shape[0]
     x_out = x.clone()
     broken = torch.zeros(N, dtype=torch.bool)
     best_overall = torch.full((N,), -float("inf"), dtype=x.dtype)
     marks = set(checkpoints(cfg.steps))
     calls = 0
-
-    def judge(xa, act, out):
-        nonlocal calls
-        if exact and out is not None:
-            return target.decide_cumulative(out.cum) == y[act]
-        calls += 1
-        return target.correct(xa, y[act], idx[act])
+    judge = Judge(oracle, target, y, idx)
 
     for restart in range(cfg.restarts):
         act = (~broken).nonzero().squeeze(1)
@@ -142,7 +135,7 @@ def apgd(target: Target, x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor, cf
             ok = judge(xk, act, None)
             x_out[act[~ok]] = xk[~ok]
             broken[act[~ok]] = True
-    return AttackResult(x_out, broken, time.perf_counter() - t0, calls)
+    return AttackResult(x_out, broken, time.perf_counter() - t0, calls + judge.calls)
 
 
 def _step(x: torch.Tensor, grad: torch.Tensor, eta: torch.Tensor, norm: str) -> torch.Tensor:

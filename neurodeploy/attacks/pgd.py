@@ -63,6 +63,23 @@ class PGDConfig:
         return float(self.eps) if self.steps == 1 else 2.5 * float(self.eps) / self.steps
 
 
+class Judge:
+    """The target's exact decision on an iterate (True: still correct), for the samples ``act``.
+
+    When the oracle's first draw *is* the target's decision (``oracle.exact_for(target)``), the
+    oracle's own output ``out`` is reused; otherwise one extra forward pass, counted in ``calls``.
+    """
+
+    def __init__(self, oracle: Oracle, target: Target, y: torch.Tensor, idx: torch.Tensor):
+        self.exact, self.target, self.y, self.idx, self.calls = oracle.exact_for(target), target, y, idx, 0
+
+    def __call__(self, xa: torch.Tensor, act: torch.Tensor, out=None) -> torch.Tensor:
+        if self.exact and out is not None:
+            return self.target.decide_cumulative(out.cum) == self.y[act]
+        self.calls += 1
+        return self.target.correct(xa, self.y[act], self.idx[act])
+
+
 def fgsm_config(eps: float, norm: str = "linf", seed: int = 0) -> PGDConfig:
     return PGDConfig(eps=eps, steps=1, restarts=1, norm=norm, random_start=False, seed=seed)
 
@@ -77,15 +94,8 @@ def pgd(oracle: Oracle, target: Target, x: torch.Tensor, y: torch.Tensor, idx: t
     x_out = x.clone()
     broken = torch.zeros(N, dtype=torch.bool)
     best_loss = torch.full((N,), -float("inf"), dtype=x.dtype)
-    exact = oracle.exact_for(target)
+    judge = Judge(oracle, target, y, idx)
     calls = 0
-
-    def judge(xa, act, out):
-        nonlocal calls
-        if exact and out is not None:
-            return target.decide_cumulative(out.cum) == y[act]
-        calls += 1
-        return target.correct(xa, y[act], idx[act])
 
     for restart in range(cfg.restarts):
         act = (~broken).nonzero().squeeze(1)
@@ -118,7 +128,7 @@ def pgd(oracle: Oracle, target: Target, x: torch.Tensor, y: torch.Tensor, idx: t
             hit = ~ok
             x_out[act[hit]] = xa[hit]
             broken[act[hit]] = True
-    return AttackResult(x_out, broken, time.perf_counter() - t0, calls)
+    return AttackResult(x_out, broken, time.perf_counter() - t0, calls + judge.calls)
 
 
 def _pgd_all_steps(oracle: Oracle, x, y, idx, cfg: PGDConfig, t0: float, progress) -> AttackResult:
