@@ -78,6 +78,10 @@ class EmuLayer:
     padding: tuple = (0, 0)
     dilation: tuple = (1, 1)
     groups: int = 1
+    # weight / i8_scale as int8, transposed (in, out): an exact int8 x int8 -> int32 matmul for
+    # 0/1 input, ~4x the float GEMM's speed on this hardware (None: weights need more than 8 bits)
+    weight_i8: torch.Tensor | None = None
+    i8_scale: int = 1
 
     @property
     def neurons(self) -> int:
@@ -91,6 +95,8 @@ class EmuLayer:
         """Exact integer ``x @ w.T`` for (M, in) integer-valued x: float when every partial sum
         fits the float's mantissa, else int64."""
         if not graded:
+            if w is self.weight and self.weight_i8 is not None and x.dtype == torch.uint8:
+                return _int8_matmul(x, self.weight_i8).to(torch.int64) * self.i8_scale
             return (x.to(w.dtype) @ w.t()).to(torch.int64)
         peak = int(x.abs().max()) if x.numel() else 0
         if peak * self.w_bound < F64_EXACT:
@@ -117,6 +123,27 @@ class EmuLayer:
         a = _shift(a, self.shift)
         return wrap_int(a, 32) if self.neuron_wraps else a
 
+    @property
+    def kernel_ok(self) -> bool:
+        """Whether the compiled loop (:mod:`neurodeploy.runtime.emu_kernel`) runs this layer: a
+        CUBA neuron without int32 wraps behind a plain dense or conv synapse fed 0/1 spikes."""
+        return (isinstance(self.neuron, CubaFixed) and not self.neuron.exact_wraps and not self.graded_in
+                and self.kind in ("dense", "conv") and not self.delay_slots and self.weight_rec is None
+                and self.weight.dtype == torch.float32
+                and (self.bias is None or self.bias.dim() <= len(self.out_shape)))
+
+    def synapse_raw(self, s: torch.Tensor) -> tuple:
+        """For a :attr:`kernel_ok` layer: the synapse result of 0/1 ``s`` (M, *in_shape) before
+        the integer scale and the weight exponent, as (exact float32 or int32 tensor, scale)."""
+        M = s.shape[0]
+        if self.kind == "conv":
+            return F.conv2d(s.to(torch.float32), self.weight, stride=self.stride, padding=self.padding,
+                            dilation=self.dilation, groups=self.groups), 1
+        x = s.reshape(M, -1)
+        if self.weight_i8 is not None and x.dtype == torch.uint8:
+            return _int8_matmul(x, self.weight_i8), self.i8_scale
+        return x.to(torch.float32) @ self.weight.t(), 1
+
     def recurrent(self, s: torch.Tensor) -> torch.Tensor:
         a = self._matmul(s.reshape(s.shape[0], -1), self.weight_rec, self.graded_out)
         if self.graded_out:
@@ -127,6 +154,24 @@ class EmuLayer:
     @property
     def neuron_wraps(self) -> bool:
         return isinstance(self.neuron, CubaFixed) and self.neuron.exact_wraps
+
+
+def _int8_matmul(x: torch.Tensor, w_i8: torch.Tensor) -> torch.Tensor:
+    """(M, in) 0/1 uint8 @ (in, out) int8 -> exact int32 (M, out)."""
+    if x.shape[0] == 0:
+        return torch.zeros((0, w_i8.shape[1]), dtype=torch.int32)
+    return torch._int_mm(x.contiguous().view(torch.int8), w_i8)
+
+
+def _int8_weights(w: np.ndarray) -> tuple:
+    """(w / g as int8, transposed, g) for the integer g = gcd of the weights when every w / g fits
+    int8, else (None, 1)."""
+    nz = np.abs(w[w != 0]).astype(np.int64)
+    g = int(np.gcd.reduce(nz)) if nz.size else 1
+    q = w.astype(np.int64) // g
+    if not hasattr(torch, "_int_mm") or q.size == 0 or q.min() < -128 or q.max() > 127:
+        return None, 1
+    return torch.from_numpy(np.ascontiguousarray(q.T.astype(np.int8))), g
 
 
 def _shift(a: torch.Tensor, shift: int) -> torch.Tensor:
@@ -269,6 +314,8 @@ def compile_model(model: NetxModel, float_dtype=None) -> EmuNet:
             exact = graded or a_bound * rec_bound >= SAFE_ACTIVATION or slots > 0
             neuron = CubaFixed.from_neuron(neuron, exact_wraps=exact)
         w_t = _exact_float(w_eff, w_bound, float_dtype)
+        if kind == "dense" and not graded:
+            extra["weight_i8"], extra["i8_scale"] = _int8_weights(w_eff)
         layers.append(EmuLayer(kind=kind, neuron=neuron, in_shape=in_shape, out_shape=out_shape, weight=w_t,
                                shift=shift, bias=b, a_bound=a_bound, w_bound=w_bound, graded_in=graded,
                                delay_slots=slots, **extra))
@@ -454,6 +501,9 @@ def _layer_chunk(layer: EmuLayer, st: dict, seq: torch.Tensor, j0: int, lo: int,
             out[j - j0] = _neuron_step(layer, st, seq[j - j0].to(torch.int64), bias)
         return out
     r0, r1 = max(n0 - 1, j0), min(max(n1, n0), hi - 1)  # input steps whose synapse result is read
+    ext = _kernel() if layer.kernel_ok and seq.dtype == torch.uint8 else None
+    if ext is not None:
+        return _layer_chunk_compiled(ext, layer, st, seq, out, j0, n0, n1, r0, r1, bias, gemm_threads)
     a = None
     if r1 > r0:
         with _torch_threads(gemm_threads):   # the matmul/conv scales with threads, the neuron steps do not
@@ -485,6 +535,37 @@ def _layer_chunk(layer: EmuLayer, st: dict, seq: torch.Tensor, j0: int, lo: int,
         out[j - j0] = _rec_step(layer, st, nin, bias)
     last = row(j0 + K - 1)                               # the one-step buffer into the next chunk
     st["buf"] = last.view(B, *layer.out_shape) if last is not None else torch.zeros_like(st["buf"])
+    return out
+
+
+def _kernel():
+    from neurodeploy.runtime import emu_kernel
+
+    return emu_kernel.extension()
+
+
+def _layer_chunk_compiled(ext, layer: EmuLayer, st: dict, seq: torch.Tensor, out: torch.Tensor, j0: int,
+                          n0: int, n1: int, r0: int, r1: int, bias, gemm_threads) -> torch.Tensor:
+    """:func:`_layer_chunk` for a :attr:`EmuLayer.kernel_ok` layer: one matmul/conv, then every
+    neuron step in one compiled loop (the same integers as :func:`cuba_step`)."""
+    from neurodeploy.runtime.emu_kernel import cuba_layer_steps
+
+    K, B = seq.shape[:2]
+    raw, scale = None, 1
+    if r1 > r0:
+        with _torch_threads(gemm_threads):
+            raw, scale = layer.synapse_raw(seq[r0 - j0:r1 - j0].reshape((r1 - r0) * B, *layer.in_shape))
+    if bias is not None:
+        bias = bias.to(torch.int64).expand(layer.out_shape).reshape(-1).contiguous()
+    p = layer.neuron
+    cuba_layer_steps(ext, raw, scale, layer.shift, st["u"], st["v"], st["buf"].contiguous(), bias,
+                     p.u_factor, p.v_factor, p.vth, j0, n0, n1, r0, r1, out)
+    last = j0 + K - 1                                    # the one-step buffer into the next chunk
+    if raw is not None and r0 <= last < r1:
+        a = raw[(last - r0) * B:(last - r0 + 1) * B].to(torch.int64) * scale
+        st["buf"] = _shift(a, layer.shift).reshape(B, *layer.out_shape)
+    else:
+        st["buf"] = torch.zeros_like(st["buf"])
     return out
 
 
