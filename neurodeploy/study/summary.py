@@ -13,7 +13,11 @@ from the cells' results.
 * ``study_eps.png``: suite robust accuracy against ε, one panel per recipe;
 * the seed claim as stated (when the grid has a standard ANN row): standard-trained SNN cells
   with early exit against the standard ANN twin, robust accuracy ratios at the main ε under the
-  seed-style attack and under the suite.
+  seed-style attack and under the suite;
+* the aim: the SNN cell with the best suite robust accuracy at the main ε against the
+  adversarially trained ANN twin, and their modelled dynamic energies. ANN rows have no NetX form;
+  their energy is the ANN twin's of an SNN cell's report (same topology, one pass, on
+  ``ANN_PROFILE``: MACs and per-MAC memory reads, see :func:`neurodeploy.energy.model.ann_energy`).
 
 The main ε is 0.1 when the grid has it, else its middle value. Files are rendered in memory and
 written into a temporary folder that replaces ``DIR/summary`` as a whole
@@ -32,6 +36,7 @@ from neurodeploy.errors import BadInputError
 from neurodeploy.files import read_json
 from neurodeploy.study.cell import cell_dir
 
+ANN_PROFILE = "cmos45-int8"   # the ANN rows' energy: the twin's MACs on 45 nm CMOS, int8
 FILES = ("study.md", "study.json", "study_energy.png", "study_eps.png")
 SUMMARY_DIR = "summary"  # DIR/summary/: the files above, replaced as one folder
 
@@ -75,7 +80,29 @@ def collect(out) -> tuple:
             rows.append({"cell": c["name"], "cell_id": c["cell_id"], "row": c["row"], "exit": c["exit"],
                          "group": c.get("group", ""), "status": "failed" if err.exists() else "pending",
                          "error": check_error(read_json(err), err).get("error") if err.exists() else None})
+    twin = ann_twin_energy(out, rows)
+    for r in rows:
+        if r.get("status") == "done" and r.get("kind") == "ann" and twin is not None and not r.get("energy"):
+            r["energy"] = twin
     return grid, rows
+
+
+def ann_twin_energy(out: Path, rows: list) -> dict | None:
+    """The ANN twin's modelled energy per inference on :data:`ANN_PROFILE`, from the report of the
+    first finished SNN cell that has one (every row of a grid shares the model)."""
+    for r in rows:
+        if r.get("status") != "done" or r.get("kind") != "snn" or not r.get("energy"):
+            continue
+        path = cell_dir(out, r["cell_id"]) / r["energy"].get("report", "energy/report.json")
+        if not path.exists():
+            continue
+        twins = read_json(path).get("ann_twin")
+        for t in twins if isinstance(twins, list) else []:
+            if isinstance(t, dict) and t.get("profile") == ANN_PROFILE and isinstance(t.get("dynamic_J"), (int, float)):
+                return {"status": "done", "target": ANN_PROFILE, "dynamic_J": float(t["dynamic_J"]),
+                        "total_chip_J": None, "total_cores_J": None, "label": "modelled",
+                        "source": f"ANN twin in {path.relative_to(out)}"}
+    return None
 
 
 def _pct(v) -> str:
@@ -116,6 +143,7 @@ def markdown(grid: dict, rows: list, eps0: float) -> str:
                   _uj(en.get("dynamic_J")), _uj(en.get("total_chip_J")), _uj(en.get("total_cores_J"))]
         lines.append("| " + " | ".join(cells) + " |")
     lines += seed_claim(rows, grid, k)
+    lines += aim(rows, k)
     failed = [r for r in rows if r.get("status") == "done" and r.get("masking_checks_failed")]
     if failed:
         lines += ["", "⚠ masking checks failed (robust accuracy may be overstated): "
@@ -124,7 +152,9 @@ def markdown(grid: dict, rows: list, eps0: float) -> str:
     if errors:
         lines += ["", "Failed cells: " + "; ".join(f"{r['cell']}: {r['error']}" for r in errors)]
     lines += ["", "Energy and latency are modelled (activity counts × per-operation figures of the hardware "
-              "profile), never measured. Rows without energy have no NetX form (ANN twins, analog direct coding)."]
+              f"profile), never measured. ANN rows: the ANN twin's dynamic energy on `{ANN_PROFILE}` (same "
+              "topology, one pass, MACs + per-MAC memory reads). Other rows without energy have no NetX form "
+              "(analog direct coding)."]
     return "\n".join(lines) + "\n"
 
 
@@ -169,6 +199,37 @@ def seed_claim(rows: list, grid: dict, k: str) -> list:
              "| cell | seed-style PGD | suite |", "|---|---|---|"]
     lines += [f"| {r['cell']} | {fmt(r['seed_pgd'])} | {fmt(r['suite'])} |" for r in ratios]
     return lines
+
+
+def aim_pair(rows: list, k: str) -> dict | None:
+    """The best SNN cell by suite robust accuracy at ε = ``k`` and the adversarially trained ANN
+    twin (an ANN row trained with --adv on unquantised input)."""
+    done = [r for r in rows if r.get("status") == "done" and r.get("train")]
+    ann = next((r for r in done if r["kind"] == "ann" and r["train"].get("adv")
+                and not r["train"].get("input_quantisation")), None)
+    snns = [r for r in done if r["kind"] == "snn" and (r.get("suite") or {}).get(k) is not None]
+    if ann is None or not snns:
+        return None
+    best = max(snns, key=lambda r: (r["suite"][k], -((r.get("energy") or {}).get("dynamic_J") or float("inf"))))
+    return {"snn": best, "ann": ann}
+
+
+def aim(rows: list, k: str) -> list:
+    pair = aim_pair(rows, k)
+    if pair is None:
+        return []
+    snn, ann = pair["snn"], pair["ann"]
+    a, b = snn["suite"][k], (ann.get("suite") or {}).get(k)
+    ea, eb = (snn.get("energy") or {}).get("dynamic_J"), (ann.get("energy") or {}).get("dynamic_J")
+    robust = b is not None and a >= b
+    cheaper = None if ea is None or eb is None else ea < eb
+    verdict = ("holds" if robust and cheaper else "does not hold" if not robust or cheaper is False
+               else "holds for robustness; energy not comparable")
+    return ["", f"## The aim at ε = {k}: best SNN cell against the adversarially trained ANN twin", "",
+            "| cell | suite | dynamic µJ (modelled) |", "|---|---|---|",
+            f"| {snn['cell']} (`{(snn.get('energy') or {}).get('target', '—')}`) | {_pct(a)} | {_uj(ea)} |",
+            f"| {ann['cell']} (`{(ann.get('energy') or {}).get('target', '—')}`) | {_pct(b)} | {_uj(eb)} |", "",
+            f"Aim (suite robust accuracy at least the ANN's, at lower modelled dynamic energy): **{verdict}**."]
 
 
 def _png(fig) -> bytes:
@@ -235,8 +296,11 @@ def summarize(out) -> Summary:
     out = Path(out)
     grid, rows = collect(out)
     eps0 = main_eps(grid["eps"])
+    pair = aim_pair(rows, f"{eps0:g}")
     data = {"study.json": (json.dumps({"format": "neurodeploy-study-summary/1", "grid": grid, "main_eps": eps0,
-                                       "seed_claim": claim_ratios(rows, f"{eps0:g}"), "cells": rows},
+                                       "seed_claim": claim_ratios(rows, f"{eps0:g}"),
+                                       "aim": None if pair is None else {"snn": pair["snn"]["cell"], "ann": pair["ann"]["cell"]},
+                                       "cells": rows},
                                       indent=1) + "\n").encode(),
             "study.md": markdown(grid, rows, eps0).encode()}
     data.update(plots(rows, grid["eps"], eps0))

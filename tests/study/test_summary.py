@@ -27,7 +27,12 @@ def test_summary_files(study_copy):
     assert s["main_eps"] == 0.1 and len(s["cells"]) == 3
     cells = {c["cell"]: c for c in s["cells"]}
     assert set(cells) == {"SNN early_burst", "SNN early_burst + exit margin:2", "ANN"}
-    assert cells["ANN"]["status"] == "done" and cells["ANN"]["energy"] is None
+    assert cells["ANN"]["status"] == "done"
+    # the ANN row's energy: the ANN twin (same topology, one pass) of an SNN cell's report, on int8 CMOS
+    rep = json.loads((study_copy[1] / "cells" / cells["SNN early_burst"]["cell_id"] / "energy" / "report.json").read_text())
+    twin = next(t for t in rep["ann_twin"] if t["profile"] == "cmos45-int8")
+    assert cells["ANN"]["energy"]["target"] == "cmos45-int8"
+    assert cells["ANN"]["energy"]["dynamic_J"] == twin["dynamic_J"] > 0
     for c in (cells["SNN early_burst"], cells["SNN early_burst + exit margin:2"]):
         assert c["status"] == "done" and c["kind"] == "snn"
         en = c["energy"]   # dynamic <= cores-only static total <= whole-chip static total
@@ -47,6 +52,28 @@ def test_summary_files(study_copy):
         assert a == early[key]["0.1"] and b == cells["ANN"][key]["0.1"]
         assert q == (None if not b else a / b)
     assert "## The seed claim at ε = 0.1" in md
+
+
+def test_summary_aim_best_snn_against_adversarial_ann(study_copy):
+    """With an adversarially trained ANN row, study.md says whether the best SNN cell (suite at the
+    main ε) reaches the ANN's robust accuracy at lower modelled dynamic energy."""
+    from neurodeploy.study.summary import summarize
+
+    _, out = study_copy
+    ann = next(p for p in (out / "cells").iterdir() if p.name.startswith("ann"))
+    res = json.loads((ann / "result.json").read_text())
+    res["train"]["adv"] = "pgd:0.1,5"
+    res["suite"]["0.1"] = 0.0                      # any SNN cell then reaches the ANN's figure
+    (ann / "result.json").write_text(json.dumps(res))
+    s = summarize(out)
+    data = json.loads((out / "summary" / "study.json").read_text())
+    snn = max((c for c in data["cells"] if c["kind"] == "snn"), key=lambda c: c["suite"]["0.1"])
+    assert data["aim"] == {"snn": snn["cell"], "ann": "ANN"}
+    md = (out / "summary" / "study.md").read_text()
+    assert "## The aim at ε = 0.1" in md
+    cheaper = snn["energy"]["dynamic_J"] < next(c for c in data["cells"] if c["kind"] == "ann")["energy"]["dynamic_J"]
+    assert ("**holds**" in md) == cheaper and ("**does not hold**" in md) == (not cheaper)
+    assert len(s.finished) == 3
 
 
 def test_summary_lists_unfinished_cells(study_copy):
