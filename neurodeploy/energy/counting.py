@@ -11,7 +11,8 @@ Counting rules (NeuroBench's, Nature Communications 2025, made exact):
   step each sample exited at; default: every recorded step). The mask applies to every tensor.
 - **input events** of a layer: events on its input (the network input, or the previous synaptic
   layer's spikes; flatten layers only reshape).
-- **synaptic operations** (``synops``): one input event reaching one synapse. Per event: the fan-out
+- **synaptic operations** (``synops``): one input event reaching one synapse (a recurrent layer's
+  own spikes reaching its recurrent synapses count too, at the step they are emitted). Per event: the fan-out
   of its source, counted exactly at conv borders for any padding, stride, dilation and groups (taps
   over padding are not synapses) — the same number as summing ``conv2d(events, ones-kernel)`` over
   the output. ``synops_effective`` counts only synapses with a nonzero weight (zero weights do no
@@ -41,8 +42,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from neurodeploy.netx import ConvLayer, NetxModel
-from neurodeploy.hardware.geometry import geometry, synaptic_inputs
+from neurodeploy.netx import ConvLayer, NetxModel, RecurrentDenseLayer
+from neurodeploy.hardware.geometry import geometry, recurrent_geometry, synaptic_inputs
 
 BLOCK_VALUES = 2_000_000  # values per block of samples, bounding the memory of per-step products
 
@@ -149,6 +150,53 @@ def _as_events(x, n_expected: int | None, size: int, t_expected: int | None, wha
     return a.reshape(n, size, t)
 
 
+def _events(a: np.ndarray, mask: np.ndarray, lo: int) -> np.ndarray:
+    """Nonzero entries of block ``a`` (b, P, T) at counted steps (samples lo..lo+b-1)."""
+    return (a != 0) & mask[lo:lo + a.shape[0], None, :]
+
+
+def _layer_activity(index: int, layer, in_shape: tuple, src: np.ndarray, out: np.ndarray, mask: np.ndarray,
+                    updates: np.ndarray) -> "LayerActivity":
+    """One synaptic layer's counts from its input events ``src`` and its output ``out`` (N, ·, T).
+    A recurrent layer's own spikes also reach its recurrent synapses: those synaptic operations are
+    counted at the step the spike is emitted (it arrives one step later, as in Lava)."""
+    geo = geometry(layer, in_shape)
+    rec = recurrent_geometry(layer) if isinstance(layer, RecurrentDenseLayer) else None
+    n, t_rec = src.shape[0], src.shape[-1]
+    fan, fan_nz = geo.fanout.astype(np.float64), geo.fanout_nonzero.astype(np.float64)
+    rec_fan = rec_nz = None
+    if rec is not None:   # the recurrent columns of [input | own output]
+        rec_fan, rec_nz = (f[geo.fanout.size:].astype(np.float64) for f in (rec.fanout, rec.fanout_nonzero))
+    syn_t, syn_nz_t = np.zeros((n, t_rec)), np.zeros((n, t_rec))
+    spk_t = np.zeros((n, t_rec), dtype=np.int64)
+    ev_in = np.zeros(n, dtype=np.int64)
+    binary = True
+    c = _chunk(max(src.shape[1], out.shape[1]) * t_rec)
+    for lo in range(0, n, c):
+        blk = src[lo:lo + c]
+        ev = _events(blk, mask, lo).astype(np.float64)                  # (b, P, T)
+        ev_in[lo:lo + c] = ev.sum((1, 2)).astype(np.int64)
+        syn_t[lo:lo + c] = np.einsum("bpt,p->bt", ev, fan)
+        syn_nz_t[lo:lo + c] = np.einsum("bpt,p->bt", ev, fan_nz)
+        own = _events(out[lo:lo + c], mask, lo)
+        spk_t[lo:lo + c] = own.sum(1)
+        if rec_fan is not None:
+            own = own.astype(np.float64)
+            syn_t[lo:lo + c] += np.einsum("bpt,p->bt", own, rec_fan)
+            syn_nz_t[lo:lo + c] += np.einsum("bpt,p->bt", own, rec_nz)
+        if binary:
+            nzv = blk[blk != 0]
+            binary = bool(np.all(nzv == 1))
+    neurons = int(np.prod(layer.shape))
+    return LayerActivity(
+        index=index, kind="conv" if isinstance(layer, ConvLayer) else "dense", neurons=neurons,
+        synapses=(rec or geo).synapses, input_binary=binary, input_events=ev_in,
+        synops=np.rint(syn_t.sum(1)).astype(np.int64),
+        synops_effective=np.rint(syn_nz_t.sum(1)).astype(np.int64),
+        spikes=spk_t.sum(1), neuron_updates=neurons * updates,
+        synops_t=syn_t, synops_effective_t=syn_nz_t, spikes_t=spk_t)
+
+
 def count_activity(model: NetxModel, inputs, outputs: list, steps=None,
                    pipeline_steps: int = 0) -> ActivityCounts:
     """Count events, synaptic operations, spikes and neuron updates (rules in the module docstring).
@@ -170,44 +218,13 @@ def count_activity(model: NetxModel, inputs, outputs: list, steps=None,
     outs = [_as_events(o, n, int(np.prod(layer.shape)), t_rec, f"outputs[{k}] (layer {i})")
             for k, ((i, layer, _), o) in enumerate(zip(syn, outputs))]
 
-    def events(a, lo):
-        return (a != 0) & mask[lo:lo + a.shape[0], None, :]
-
     input_events = np.zeros(n, dtype=np.int64)
     c = _chunk(x.shape[1] * t_rec)
     for lo in range(0, n, c):
-        input_events[lo:lo + c] = events(x[lo:lo + c], lo).sum((1, 2))
-
-    layers = []
-    for k, (index, layer, in_shape) in enumerate(syn):
-        geo = geometry(layer, in_shape)
-        src = x if k == 0 else outs[k - 1]
-        fan = geo.fanout.astype(np.float64)
-        fan_nz = geo.fanout_nonzero.astype(np.float64)
-        syn_t = np.zeros((n, t_rec))
-        syn_nz_t = np.zeros((n, t_rec))
-        spk_t = np.zeros((n, t_rec), dtype=np.int64)
-        ev_in = np.zeros(n, dtype=np.int64)
-        binary = True
-        c = _chunk(max(src.shape[1], outs[k].shape[1]) * t_rec)
-        for lo in range(0, n, c):
-            blk = src[lo:lo + c]
-            ev = events(blk, lo).astype(np.float64)                       # (b, P, T)
-            ev_in[lo:lo + c] = ev.sum((1, 2)).astype(np.int64)
-            syn_t[lo:lo + c] = np.einsum("bpt,p->bt", ev, fan)
-            syn_nz_t[lo:lo + c] = np.einsum("bpt,p->bt", ev, fan_nz)
-            spk_t[lo:lo + c] = events(outs[k][lo:lo + c], lo).sum(1)
-            if binary:
-                nzv = blk[blk != 0]
-                binary = bool(np.all(nzv == 1))
-        neurons = int(np.prod(layer.shape))
-        layers.append(LayerActivity(
-            index=index, kind="conv" if isinstance(layer, ConvLayer) else "dense", neurons=neurons,
-            synapses=geo.synapses, input_binary=binary, input_events=ev_in,
-            synops=np.rint(syn_t.sum(1)).astype(np.int64),
-            synops_effective=np.rint(syn_nz_t.sum(1)).astype(np.int64),
-            spikes=spk_t.sum(1), neuron_updates=neurons * (s + int(pipeline_steps)),
-            synops_t=syn_t, synops_effective_t=syn_nz_t, spikes_t=spk_t))
+        input_events[lo:lo + c] = _events(x[lo:lo + c], mask, lo).sum((1, 2))
+    layers = [_layer_activity(index, layer, in_shape, x if k == 0 else outs[k - 1], outs[k], mask,
+                              s + int(pipeline_steps))
+              for k, (index, layer, in_shape) in enumerate(syn)]
     return ActivityCounts(layers=layers, steps=s, input_events=input_events,
                           input_size=int(np.prod(model.input_shape)), recorded_steps=int(t_rec),
                           pipeline_steps=int(pipeline_steps))

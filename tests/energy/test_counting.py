@@ -124,3 +124,25 @@ def test_shape_errors_are_clear():
         count_activity(hand_model(), x, outs[:1] + outs)
     with pytest.raises(ValueError, match="outputs\\[1\\]"):
         count_activity(hand_model(), x, [outs[0], torch.zeros(2, 3, 4)])
+
+
+def test_recurrent_layer_counts_its_own_spikes_on_its_recurrent_synapses():
+    """dense_rec 3 -> 2 with W_rec having one zero: input events x 2 feed-forward synops, plus each
+    own spike x 2 recurrent synapses (x nonzero recurrent weights for the effective count), at
+    the steps counted; synapses = 3*2 + 2*2."""
+    from neurodeploy.netx import RecurrentDenseLayer
+
+    w = np.array([[2.0, 0.0, 4.0], [2.0, 2.0, 0.0]])
+    w_rec = np.array([[0.0, 2.0], [4.0, 2.0]])                 # neuron 0 reaches 1 synapse, neuron 1 two
+    model = NetxModel(layers=[InputLayer((3,)), RecurrentDenseLayer(w, w_rec, NEURON)])
+    x = np.zeros((1, 3, 3), dtype=np.uint8)
+    x[0, :, 0] = 1                                             # 3 input events at t = 0
+    out = np.zeros((1, 2, 3), dtype=np.uint8)
+    out[0, 0, 1] = out[0, 1, 1] = out[0, 1, 2] = 1             # own spikes: 2 at t = 1, 1 at t = 2
+    (l,) = count_activity(model, x, [out]).layers
+    assert l.synapses == 10
+    assert l.synops.tolist() == [3 * 2 + 3 * 2]
+    assert l.synops_effective.tolist() == [4 + (1 + 2) + 2]     # inputs: 2+1+1; own: t=1 1+2, t=2 2
+    assert l.synops_t[0].tolist() == [6, 4, 2]
+    early = count_activity(model, x, [out], steps=[2]).layers[0]
+    assert early.synops.tolist() == [6 + 4]                     # the t = 2 spike is after the exit
