@@ -115,6 +115,98 @@ def objective(clf, cfg: TrainConfig, x: torch.Tensor, y: torch.Tensor, lossf):
     return lossf(cum, y) + cfg.hidden_reg * hidden_floor_penalty(trace[:-1], cfg.hidden_low), cum
 
 
+def _open_run(cfg: TrainConfig, out: Path, resume: bool):
+    """Check ``--out`` (and ``--resume``) before anything is built; the checkpoint to resume or None."""
+    ckpt_path = out / CHECKPOINT
+    if cfg.init_from and same_place(cfg.init_from, out):
+        raise UsageError(f"--init-from {cfg.init_from}: is the run folder being written (--out {out})")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: is a file, expected a run folder")
+    if enclosing_run(out.parent) is not None:
+        raise UsageError(f"--out {out}: is inside the run folder {enclosing_run(out.parent)}; choose another folder")
+    if resume:
+        if not (out / "config.json").exists():
+            raise BadInputError(f"{out}: nothing to resume (no config.json)")
+        saved = read_config(out)
+        if asdict(saved) != asdict(cfg):
+            raise UsageError(f"{out / 'config.json'}: resume needs the same settings as the run")
+        if ckpt_path.exists():  # killed before the first checkpoint: the run starts over
+            return read_checkpoint(ckpt_path, need_training_state=True)
+    elif ckpt_path.exists():
+        raise UsageError(f"--out {out}: already holds a trained run (use --resume, or another folder)")
+    return None
+
+
+def _restore(clf, opt, sched, state, cfg: TrainConfig, out: Path, resume: bool) -> tuple:
+    """Weights from ``--init-from``, or the resumed checkpoint's weights, optimiser and history;
+    returns (first epoch to run, history)."""
+    ckpt_path = out / CHECKPOINT
+    if cfg.init_from and not resume:
+        src = Path(cfg.init_from) / CHECKPOINT
+        if not src.exists():
+            raise BadInputError(f"{src}: missing (--init-from needs a trained run)")
+        load_weights(clf, read_checkpoint(src)["model"], str(src))
+    if state is None:
+        return 0, []
+    load_weights(clf, state["model"], str(ckpt_path))
+    try:
+        opt.load_state_dict(state["optimizer"])
+        if sched is not None and "scheduler" in state:
+            sched.load_state_dict(state["scheduler"])
+    except (KeyError, ValueError, TypeError, RuntimeError) as e:
+        raise BadInputError(f"{ckpt_path}: optimiser state does not match the model ({type(e).__name__})") from None
+    start = int(state["epoch"]) + 1
+    # the checkpoint holds the history (one atomic file is the truth); older checkpoints: metrics.json
+    history = list(state["history"]) if "history" in state else read_metrics(out)["epochs"][:start]
+    if len(history) != start:
+        raise BadInputError(f"{ckpt_path}: metrics of {len(history)} epochs for a checkpoint after epoch {start}")
+    return start, history
+
+
+def _train_epoch(clf, opt, cfg: TrainConfig, train_ds, epoch: int, noise, adv, lossf, aug, show: bool) -> tuple:
+    """One pass over the shuffled training set; returns (mean loss, train accuracy, last ε)."""
+    torch.manual_seed(derive(cfg.seed, "train/epoch", epoch))  # noise / PGD starts: the same draws on a resumed run
+    clf.train()
+    order = torch.randperm(len(train_ds), generator=stream(cfg.seed, "train/order", epoch))
+    total, correct, loss_sum, eps = 0, 0, 0.0, 0.0
+    starts = range(0, len(order), cfg.batch_size)
+    bar = tqdm(starts, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not show, leave=False)
+    for b, i in enumerate(bar):
+        idx = order[i:i + cfg.batch_size]
+        x, y = _to_float(train_ds.images[idx.numpy()]), torch.from_numpy(train_ds.labels[idx.numpy()])
+        if aug.active:  # seeded per (seed, epoch, batch): a resumed run sees the same images
+            x = augment(x, aug, stream(cfg.seed, "train/augment", epoch, b))
+        if isinstance(clf, SpikingClassifier):
+            clf.generator = stream(cfg.seed, "train/encode", epoch, b)
+        loss, cum, eps = batch_loss(clf, cfg, x, y, idx, epoch, b, len(starts), noise, adv, lossf)
+        if cfg.rate_reg:  # keeps the output layer from falling silent (see losses.spike_rate_penalty)
+            loss = loss + cfg.rate_reg * spike_rate_penalty(cum, y, cfg.rate_true, cfg.rate_false)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        total += len(y)
+        correct += int((cum[..., -1].argmax(1) == y).sum())
+        loss_sum += float(loss.detach()) * len(y)
+        bar.set_postfix(loss=f"{loss_sum / total:.3f}", acc=f"{correct / total:.3f}")
+    return loss_sum / max(total, 1), correct / max(total, 1), eps
+
+
+def _save_epoch(out: Path, clf, opt, sched, epoch: int, history: list, ev: dict, cfg: TrainConfig, show: bool) -> None:
+    """Checkpoint (with the history) first, then metrics.json: a resume after a crash between them
+    re-writes metrics.json from the checkpoint."""
+    write_with(out / CHECKPOINT, lambda tmp: torch.save(
+        {"model": checkpoint_state(clf), "optimizer": opt.state_dict(), "epoch": epoch, "history": history,
+         **({"scheduler": sched.state_dict()} if sched is not None else {})}, tmp))
+    write_json(out / "metrics.json", {"epochs": history, "seed": cfg.seed, "output_silent": ev["output_silent"]})
+    if ev["output_silent"]:
+        print(f"warning: {out}: epoch {epoch + 1}: the output layer stopped spiking on "
+              f"{ev['silent_output_fraction']:.0%} of the test images (predictions fall back to class 0); "
+              "metrics.json has output_silent: true", file=sys.stderr)
+    if show:
+        tqdm.write(f"epoch {epoch + 1}: loss {history[-1]['loss']:.4f} train {history[-1]['train_accuracy']:.4f} "
+                   f"test {ev['test_accuracy']:.4f}", file=sys.stderr)
+
+
 def train(cfg: TrainConfig, out_dir, resume: bool = False, data_dir=None, progress: bool | None = None,
           stop_after: int | None = None) -> dict:
     """Train (or resume) a run into ``out_dir``; returns the metrics dict also written to disk.
@@ -123,24 +215,7 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False, data_dir=None, progre
     """
     cfg.validate()
     out = Path(out_dir)
-    ckpt_path = out / CHECKPOINT
-    if cfg.init_from and same_place(cfg.init_from, out):
-        raise UsageError(f"--init-from {cfg.init_from}: is the run folder being written (--out {out})")
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out}: is a file, expected a run folder")
-    if enclosing_run(out.parent) is not None:
-        raise UsageError(f"--out {out}: is inside the run folder {enclosing_run(out.parent)}; choose another folder")
-    state = None
-    if resume:
-        if not (out / "config.json").exists():
-            raise BadInputError(f"{out}: nothing to resume (no config.json)")
-        saved = read_config(out)
-        if asdict(saved) != asdict(cfg):
-            raise UsageError(f"{out / 'config.json'}: resume needs the same settings as the run")
-        if ckpt_path.exists():  # killed before the first checkpoint: the run starts over
-            state = read_checkpoint(ckpt_path, need_training_state=True)
-    elif ckpt_path.exists():
-        raise UsageError(f"--out {out}: already holds a trained run (use --resume, or another folder)")
+    state = _open_run(cfg, out, resume)
     check_budget(cfg, max(cfg.batch_size, 500), "training: one batch")  # 500: the evaluation batch
 
     torch.manual_seed(derive(cfg.seed, "train/init"))
@@ -149,25 +224,7 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False, data_dir=None, progre
     opt = torch.optim.Adam(clf.net.parameters(), lr=cfg.lr)
     sched = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(cfg.epochs, 1))
              if cfg.lr_schedule == "cosine" else None)
-    start, history = 0, []
-    if cfg.init_from and not resume:
-        src = Path(cfg.init_from) / CHECKPOINT
-        if not src.exists():
-            raise BadInputError(f"{src}: missing (--init-from needs a trained run)")
-        load_weights(clf, read_checkpoint(src)["model"], str(src))
-    if state is not None:
-        load_weights(clf, state["model"], str(ckpt_path))
-        try:
-            opt.load_state_dict(state["optimizer"])
-            if sched is not None and "scheduler" in state:
-                sched.load_state_dict(state["scheduler"])
-        except (KeyError, ValueError, TypeError, RuntimeError) as e:
-            raise BadInputError(f"{ckpt_path}: optimiser state does not match the model ({type(e).__name__})") from None
-        start = int(state["epoch"]) + 1
-        # the checkpoint holds the history (one atomic file is the truth); older checkpoints: metrics.json
-        history = list(state["history"]) if "history" in state else read_metrics(out)["epochs"][:start]
-        if len(history) != start:
-            raise BadInputError(f"{ckpt_path}: metrics of {len(history)} epochs for a checkpoint after epoch {start}")
+    start, history = _restore(clf, opt, sched, state, cfg, out, resume)
 
     train_ds = load_dataset(cfg.dataset, "train", data_dir, cfg.limit)
     test_ds = load_dataset(cfg.dataset, "test", data_dir, cfg.test_limit)
@@ -182,50 +239,15 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False, data_dir=None, progre
     aug = Augment.parse(cfg.augment)
     show = sys.stderr.isatty() if progress is None else progress
 
-    last = cfg.epochs if stop_after is None else min(cfg.epochs, stop_after)
-    for epoch in range(start, last):
+    for epoch in range(start, cfg.epochs if stop_after is None else min(cfg.epochs, stop_after)):
         t0 = time.time()
-        torch.manual_seed(derive(cfg.seed, "train/epoch", epoch))  # noise / PGD starts: the same draws on a resumed run
-        clf.train()
-        order = torch.randperm(len(train_ds), generator=stream(cfg.seed, "train/order", epoch))
-        total, correct, loss_sum, eps = 0, 0, 0.0, 0.0
-        starts = range(0, len(order), cfg.batch_size)
-        bar = tqdm(starts, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not show, leave=False)
-        for b, i in enumerate(bar):
-            idx = order[i:i + cfg.batch_size]
-            x, y = _to_float(train_ds.images[idx.numpy()]), torch.from_numpy(train_ds.labels[idx.numpy()])
-            if aug.active:  # seeded per (seed, epoch, batch): a resumed run sees the same images
-                x = augment(x, aug, stream(cfg.seed, "train/augment", epoch, b))
-            if isinstance(clf, SpikingClassifier):
-                clf.generator = stream(cfg.seed, "train/encode", epoch, b)
-            loss, cum, eps = batch_loss(clf, cfg, x, y, idx, epoch, b, len(starts), noise, adv, lossf)
-            if cfg.rate_reg:  # keeps the output layer from falling silent (see losses.spike_rate_penalty)
-                loss = loss + cfg.rate_reg * spike_rate_penalty(cum, y, cfg.rate_true, cfg.rate_false)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += len(y)
-            correct += int((cum[..., -1].argmax(1) == y).sum())
-            loss_sum += float(loss.detach()) * len(y)
-            bar.set_postfix(loss=f"{loss_sum / total:.3f}", acc=f"{correct / total:.3f}")
+        loss, acc, eps = _train_epoch(clf, opt, cfg, train_ds, epoch, noise, adv, lossf, aug, show)
         if sched is not None:
             sched.step()
         ev = evaluate(clf, test_ds.images, test_ds.labels)
-        # checkpoint (with the history) first, then metrics.json: a resume after a crash between them
-        # re-writes metrics.json from the checkpoint
-        history.append({"epoch": epoch + 1, "loss": loss_sum / max(total, 1), "train_accuracy": correct / max(total, 1),
+        history.append({"epoch": epoch + 1, "loss": loss, "train_accuracy": acc,
                         **ev, **({"adv_eps": eps} if adv is not None else {}), "seconds": time.time() - t0})
-        write_with(ckpt_path, lambda tmp: torch.save(
-            {"model": checkpoint_state(clf), "optimizer": opt.state_dict(), "epoch": epoch, "history": history,
-             **({"scheduler": sched.state_dict()} if sched is not None else {})}, tmp))
-        write_json(out / "metrics.json", {"epochs": history, "seed": cfg.seed, "output_silent": ev["output_silent"]})
-        if ev["output_silent"]:
-            print(f"warning: {out}: epoch {epoch + 1}: the output layer stopped spiking on "
-                  f"{ev['silent_output_fraction']:.0%} of the test images (predictions fall back to class 0); "
-                  "metrics.json has output_silent: true", file=sys.stderr)
-        if show:
-            tqdm.write(f"epoch {epoch + 1}: loss {history[-1]['loss']:.4f} train {history[-1]['train_accuracy']:.4f} "
-                       f"test {ev['test_accuracy']:.4f}", file=sys.stderr)
+        _save_epoch(out, clf, opt, sched, epoch, history, ev, cfg, show)
     if not history:
         write_json(out / "metrics.json", {"epochs": [], "seed": cfg.seed, "output_silent": False})
     return read_json(out / "metrics.json")
