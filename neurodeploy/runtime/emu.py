@@ -24,6 +24,12 @@ time chunks; after each chunk the samples that have exited leave the batch (thei
 dropped), so exited samples stop costing compute, as they stop costing Lava steps in ``sim``. A
 sample's outputs after its exit step are 0 (not computed), as in ``sim``.
 
+Speed: a dense synapse fed 0/1 spikes whose weights fit int8 after dividing by their common
+factor runs as an exact int8 x int8 -> int32 matmul (``torch._int_mm``); a CUBA layer without
+int32 wraps, delays or recurrence runs all its neuron steps of a chunk in one compiled call
+(:mod:`neurodeploy.runtime.emu_kernel`); the rest (delays, recurrence, sigma-delta, input neurons,
+wrapping layers) in torch. Every path gives the same integers.
+
 Exactness limits (where Lava itself is not integer-exact): Lava's Conv model computes in float32
 (torch), so a conv fed graded values equals this emulator only while its partial sums stay below
 2**24 in magnitude (always true for 0/1 spikes and 8-bit weights below that fan-in); the delayed
