@@ -20,6 +20,10 @@ T values are contiguous; rows are processed in tiles of 16 so independent rows o
   with ``-ffp-contract=off``: no FMA)::
 
       g_v[t] = λ_v g_v[t+1] + ∂L/∂v[t] ;  g_u[t] = λ_u g_u[t+1] + g_v[t] ;  λ = float32(1 - d/4096)
+
+* ``quantize_forward`` / ``quantize_backward`` — lava-dl's ``quantize_8bit`` weight pre-hook
+  ``clamp(round(w/step) step, lo, hi)`` in one pass each way (torch: 4 passes forward, 4 back);
+  its gradient passes where lo < round(w/step) step < hi (torch's clamp: none at the bounds).
 """
 from __future__ import annotations
 
@@ -33,6 +37,8 @@ import torch
 _SOURCE = r"""
 #include <torch/extension.h>
 #include <ATen/Parallel.h>
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -215,12 +221,47 @@ std::vector<torch::Tensor> cuba_backward(torch::Tensor grad, torch::Tensor e, do
     });
     return {grad_z, gv_out};
 }
+
+// lava-dl's quantize_8bit: clamp(round(w / step) * step, lo, hi) (torch.round: half to even, and
+// clamp keeps NaN), one pass; step a power of two, so w / step is exact however torch computes it.
+// Backward of that composition (torch 2.14's clamp): the gradient where lo < round(w / step) * step < hi, else +0.
+torch::Tensor quantize_forward(torch::Tensor w, double step, double lo, double hi) {
+    TORCH_CHECK(w.scalar_type() == torch::kFloat32 && w.is_contiguous(), "weight: contiguous float32");
+    auto out = torch::empty_like(w);
+    const float* wp = w.data_ptr<float>();
+    float* op = out.data_ptr<float>();
+    const float st = (float)step, l = (float)lo, h = (float)hi;
+    at::parallel_for(0, w.numel(), 65536, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) {
+            const float q = std::nearbyint(wp[i] / st) * st;
+            op[i] = std::isnan(q) ? q : std::min(std::max(q, l), h);
+        }
+    });
+    return out;
+}
+
+torch::Tensor quantize_backward(torch::Tensor grad, torch::Tensor w, double step, double lo, double hi) {
+    TORCH_CHECK(grad.scalar_type() == torch::kFloat32 && grad.is_contiguous() && w.is_contiguous()
+                && grad.numel() == w.numel(), "grad: contiguous float32 like the weight");
+    auto out = torch::empty_like(grad);
+    const float* gp = grad.data_ptr<float>();
+    const float* wp = w.data_ptr<float>();
+    float* op = out.data_ptr<float>();
+    const float st = (float)step, l = (float)lo, h = (float)hi;
+    at::parallel_for(0, w.numel(), 65536, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) {
+            const float q = std::nearbyint(wp[i] / st) * st;
+            op[i] = (q > l && q < h) ? gp[i] : 0.0f;  // torch's clamp passes no gradient at the bounds
+        }
+    });
+    return out;
+}
 """
 
 # -march=native: SIMD over rows (int64 multiply and conversions need AVX-512DQ to vectorise);
 # every operation stays exactly rounded IEEE / integer, and -ffp-contract=off forbids FMA.
 _CFLAGS = ["-O3", "-march=native", "-ffp-contract=off", "-fno-fast-math"]
-_FUNCTIONS = ["cuba_forward", "surrogate_argument", "cuba_backward"]
+_FUNCTIONS = ["cuba_forward", "surrogate_argument", "cuba_backward", "quantize_forward", "quantize_backward"]
 _state: dict = {}
 
 

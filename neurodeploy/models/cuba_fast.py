@@ -25,6 +25,7 @@ replaces this one (and its stock call of ``type(neuron).forward`` is the fast pa
 """
 from __future__ import annotations
 
+import math
 import os
 
 import torch
@@ -113,6 +114,21 @@ class _CubaVoltage(torch.autograd.Function):
         return grad_z, g_du, g_dv, None, None, None, None, None
 
 
+class _Quantize8bit(torch.autograd.Function):
+    """w -> clamp(round(w/step) step, lo, hi) (lava-dl's ``quantize_8bit``), one pass each way."""
+
+    @staticmethod
+    def forward(ctx, weight, step, lo, hi):
+        ctx.save_for_backward(weight)
+        ctx.args = (step, lo, hi)
+        return _ext().quantize_forward(weight, step, lo, hi)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (weight,) = ctx.saved_tensors
+        return _ext().quantize_backward(grad.contiguous(), weight, *ctx.args), None, None, None
+
+
 def _decay_grads(ctx, grad_z, grad_v, current, voltage):
     if not ctx.learn:
         return None, None
@@ -130,6 +146,15 @@ class FastCubaNeuron:
         if "spike" in self.__dict__ or self.drop is not None:  # a patched surrogate, or dropout
             return self.spike(self._fast(input, spikes=False))
         return self._fast(input, spikes=True)
+
+    def quantize_8bit(self, weight, descale=False):
+        """lava-dl's weight pre-hook; its training form (``descale=False``) fused on the fast path.
+        (The synapse must hold this bound method: :func:`make_fast` ``(neuron, synapse)`` sets it.)"""
+        step = 2 / self.w_scale
+        if (descale or dynamics_mode() != "fast" or weight.device.type != "cpu" or weight.dtype != torch.float32
+                or not weight.is_contiguous() or math.frexp(step)[0] != 0.5 or _ext() is None):
+            return super().quantize_8bit(weight, descale=descale)
+        return _Quantize8bit.apply(weight, step, -256 / self.w_scale, 254 / self.w_scale)
 
     def _fast_applies(self, input) -> bool:
         if dynamics_mode() != "fast":
@@ -185,10 +210,14 @@ def _fast_class(cls):
     return fast
 
 
-def make_fast(neuron):
+def make_fast(neuron, synapse=None):
     """Give a lava-dl CUBA neuron the fast ``forward`` (in place; returns it). Its class becomes a
-    subclass of its own, so isinstance checks, parameters, buffers and pickling are unchanged."""
+    subclass of its own, so isinstance checks, parameters, buffers and pickling are unchanged.
+    A ``synapse`` whose weight pre-hook is this neuron's ``quantize_8bit`` gets the fast class's."""
     cls = type(neuron)
     if not issubclass(cls, FastCubaNeuron):
         neuron.__class__ = _fast_class(cls)
+    hook = getattr(synapse, "pre_hook_fx", None)
+    if hook is not None and getattr(hook, "__self__", None) is neuron and getattr(hook, "__name__", "") == "quantize_8bit":
+        synapse.pre_hook_fx = neuron.quantize_8bit  # bound when the block was built: the base class's method
     return neuron

@@ -230,3 +230,33 @@ def test_training_run_identical(tmp_path, monkeypatch):
     assert metrics["stock"] == metrics["fast"]
     _assert_identical(list(states["stock"].values()), list(states["fast"].values()), "weights after training")
     assert list(states["stock"]) == list(states["fast"])
+
+
+def test_weight_quantisation_identical_to_lava_dl(monkeypatch):
+    """The synapse's weight pre-hook (quantize_8bit, fused on the fast path): the quantised weight
+    and the weight gradient equal lava-dl's, at ties (k + 1/2)/32, beyond both clamp bounds, ±0,
+    subnormals and NaN; descale (export) stays lava-dl's."""
+    net = SpikingNet("mlp", 10, 1)
+    neuron, synapse = net.blocks[1].neuron, net.blocks[1].synapse
+    assert synapse.pre_hook_fx.__func__ is cuba_fast.FastCubaNeuron.quantize_8bit
+    g = torch.Generator().manual_seed(5)
+    ties = (torch.arange(-300, 300) + 0.5) / 32
+    special = torch.tensor([0.0, -0.0, 1e-40, -1e-40, 3.96875, 3.97, 3.984375, 3.99, -4.0, -4.015625, -4.02,
+                            1e30, -1e30, float("nan")])
+    w0 = torch.cat([ties, special, torch.randn(5000, generator=g) * 3])
+    g_out = torch.randn(w0.shape, generator=g)
+
+    def run():
+        w = w0.clone().requires_grad_(True)
+        q = synapse.pre_hook_fx(w)
+        (q.nan_to_num() * g_out).sum().backward()
+        return [q.detach(), w.grad, synapse.pre_hook_fx(w0, descale=True)]
+
+    calls = []
+    real = cuba_fast._Quantize8bit.apply
+    monkeypatch.setattr(cuba_fast._Quantize8bit, "apply", lambda *a: calls.append(1) or real(*a))
+    stock, fast = _both(run, monkeypatch)
+    assert calls == [1], "the fast path ran once (training form only)"
+    for a, b, what in zip(stock, fast, ("quantised weight", "weight gradient", "descaled weight")):
+        assert torch.equal(a.view(torch.int32), b.view(torch.int32)), what  # bit for bit, NaN and -0 included
+    assert stock[1].abs().sum() > 0 and (stock[1] == 0).sum() > 0  # both sides of the clamp
