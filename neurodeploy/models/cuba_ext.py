@@ -223,17 +223,17 @@ std::vector<torch::Tensor> cuba_backward(torch::Tensor grad, torch::Tensor e, do
 }
 
 // lava-dl's quantize_8bit: clamp(round(w / step) * step, lo, hi) (torch.round: half to even, and
-// clamp keeps NaN), one pass; step a power of two, so w / step is exact however torch computes it.
+// clamp keeps NaN), one pass; step a power of two, so w / step = w * (1 / step) exactly.
 // Backward of that composition (torch 2.14's clamp): the gradient where lo < round(w / step) * step < hi, else +0.
 torch::Tensor quantize_forward(torch::Tensor w, double step, double lo, double hi) {
     TORCH_CHECK(w.scalar_type() == torch::kFloat32 && w.is_contiguous(), "weight: contiguous float32");
     auto out = torch::empty_like(w);
     const float* wp = w.data_ptr<float>();
     float* op = out.data_ptr<float>();
-    const float st = (float)step, l = (float)lo, h = (float)hi;
+    const float st = (float)step, inv = 1.0f / st, l = (float)lo, h = (float)hi;
     at::parallel_for(0, w.numel(), 65536, [&](int64_t begin, int64_t end) {
         for (int64_t i = begin; i < end; ++i) {
-            const float q = std::nearbyint(wp[i] / st) * st;
+            const float q = std::nearbyint(wp[i] * inv) * st;
             op[i] = std::isnan(q) ? q : std::min(std::max(q, l), h);
         }
     });
@@ -247,10 +247,10 @@ torch::Tensor quantize_backward(torch::Tensor grad, torch::Tensor w, double step
     const float* gp = grad.data_ptr<float>();
     const float* wp = w.data_ptr<float>();
     float* op = out.data_ptr<float>();
-    const float st = (float)step, l = (float)lo, h = (float)hi;
+    const float st = (float)step, inv = 1.0f / st, l = (float)lo, h = (float)hi;
     at::parallel_for(0, w.numel(), 65536, [&](int64_t begin, int64_t end) {
         for (int64_t i = begin; i < end; ++i) {
-            const float q = std::nearbyint(wp[i] / st) * st;
+            const float q = std::nearbyint(wp[i] * inv) * st;
             op[i] = (q > l && q < h) ? gp[i] : 0.0f;  // torch's clamp passes no gradient at the bounds
         }
     });
