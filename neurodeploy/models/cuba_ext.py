@@ -1,7 +1,7 @@
 """The compiled part of the fast CUBA path: one fused C++ loop over time, built at first use.
 
 Kernels over a (rows, T) view of SLAYER's time-last tensors (rows = batch x neurons; each row's
-T values are contiguous; rows are processed in tiles of 16 so independent rows overlap):
+T values are contiguous; rows are processed in tiles of 32 so independent rows overlap):
 
 * ``cuba_forward`` — both leaky integrators of lava-dl 0.6's ``_li_dynamics_fwd`` with the same
   integer arithmetic, and the spike, for s = s_scale (4096), decays d as integers ``D = 4096 - d``::
@@ -45,7 +45,7 @@ _SOURCE = r"""
 // Rows are processed in tiles of TILE: a tile's T x TILE values are transposed into a local
 // buffer so the inner loop runs over TILE independent rows (SIMD lanes); the time recursion
 // runs in the outer loop.
-constexpr int64_t TILE = 16;
+constexpr int64_t TILE = 32;  // 4 int64 vectors per state: enough independent chains to hide latency
 
 static inline int64_t rstz12(int64_t x) {
     // lava-dl right_shift_to_zero(x, 12) = sign * ((sign * x) >> 12): C++ division truncates toward zero
@@ -59,13 +59,34 @@ static inline int64_t wrap_mul(int64_t a, int64_t b) {
 
 static int64_t grain(int64_t T) { return std::max<int64_t>(TILE, 32768 / std::max<int64_t>(T, 1)); }
 
+// A full tile with T known at compile time: the compiler turns the transpose into vector shuffles.
+template <int64_t TT>
+static inline void load_full_tile(const float* src, float* tile, int64_t r0) {
+    const float* b = src + r0 * TT;
+    for (int64_t j = 0; j < TILE; ++j)
+        for (int64_t t = 0; t < TT; ++t)
+            tile[t * TILE + j] = b[j * TT + t];
+}
+
+template <int64_t TT>
+static inline void store_full_tile(float* dst, const float* tile, int64_t r0) {
+    float* b = dst + r0 * TT;
+    for (int64_t j = 0; j < TILE; ++j)
+        for (int64_t t = 0; t < TT; ++t)
+            b[j * TT + t] = tile[t * TILE + j];
+}
+
 static inline void load_tile(const float* src, float* tile, int64_t r0, int64_t n, int64_t T) {
+    if (n == TILE && T == 8) return load_full_tile<8>(src, tile, r0);
+    if (n == TILE && T == 16) return load_full_tile<16>(src, tile, r0);
     for (int64_t j = 0; j < TILE; ++j)
         for (int64_t t = 0; t < T; ++t)
             tile[t * TILE + j] = j < n ? src[(r0 + j) * T + t] : 0.0f;
 }
 
 static inline void store_tile(float* dst, const float* tile, int64_t r0, int64_t n, int64_t T) {
+    if (n == TILE && T == 8) return store_full_tile<8>(dst, tile, r0);
+    if (n == TILE && T == 16) return store_full_tile<16>(dst, tile, r0);
     for (int64_t j = 0; j < n; ++j)
         for (int64_t t = 0; t < T; ++t)
             dst[(r0 + j) * T + t] = tile[t * TILE + j];

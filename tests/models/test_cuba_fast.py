@@ -59,7 +59,9 @@ def _input(g, shape, kind):
 
 CASES = [((4, 7, 8), "weighted", False), ((3, 5, 16), "wide", True), ((2, 3, 4, 5, 6), "sparse", False),
          ((5, 2, 3, 3, 1), "wide", False), ((1, 33, 12), "weighted", True), ((2, 4, 2, 2, 9), "wide", True),
-         ((6, 19, 3), "sparse", True), ((3, 1, 32), "weighted", False)]
+         ((6, 19, 3), "sparse", True), ((3, 1, 32), "weighted", False),
+         # full 32-row tiles with T = 8 and 16 (the kernels' compile-time transposes) and a partial tail
+         ((2, 40, 16), "wide", True), ((3, 37, 8), "weighted", False), ((2, 4, 4, 4, 16), "sparse", False)]
 
 
 @pytest.mark.parametrize("case", range(len(CASES)))
