@@ -262,3 +262,26 @@ def test_weight_quantisation_identical_to_lava_dl(monkeypatch):
     for a, b, what in zip(stock, fast, ("quantised weight", "weight gradient", "descaled weight")):
         assert torch.equal(a.view(torch.int32), b.view(torch.int32)), what  # bit for bit, NaN and -0 included
     assert stock[1].abs().sum() > 0 and (stock[1] == 0).sum() > 0  # both sides of the clamp
+
+
+def test_kernel_exp_is_torch_exp_for_non_positive_arguments():
+    """The fused backward's exp (MKL VML's vmsExp on a tile, as torch.exp calls it on a tensor) gives
+    torch.exp's bits for arguments ≤ 0, in tiles of 256 and 512 values (T = 8, 16) and an odd 100:
+    every float in [-2, -1] and [-104, -87] (subnormal results), a million random ones down to
+    -inf. (All floats ≤ 0 were checked once: cuba_fast.exp_fused.)"""
+    ext = extension()
+    if not cuba_fast.exp_fused():
+        assert not ext.fused_exp_built() or not torch.backends.mkl.is_available()
+        return
+
+    def bits(a, b):
+        return -torch.arange(a, b, dtype=torch.int32).view(torch.float32)
+
+    f = lambda v: torch.tensor([v]).view(torch.int32).item()
+    g = torch.Generator().manual_seed(3)
+    x = torch.cat([bits(f(1.0), f(2.0) + 1), bits(f(87.0), f(104.0) + 1),
+                   -torch.randint(0, 0x7F800000, (1 << 20,), generator=g, dtype=torch.int32).view(torch.float32),
+                   torch.tensor([float("-inf"), -0.0, 0.0])])
+    ref = torch.exp(x).view(torch.int32)
+    for tile in (256, 512, 100):
+        assert torch.equal(ext.fused_exp(x, tile).view(torch.int32), ref), tile
