@@ -17,7 +17,9 @@ T values are contiguous; rows are processed in tiles of 32 so independent rows o
   lava-dl's);
 * ``cuba_backward`` — ``∂L/∂v = (c e) ∂L/∂s`` (c = scale/(2τ), e the exp) and both integrators'
   backward (``_li_dynamics_bwd``), fused, float32, each product and sum rounded separately (built
-  with ``-ffp-contract=off``: no FMA)::
+  with ``-ffp-contract=off``: no FMA). Given the exp's argument instead of e (``exp_argument``),
+  it computes e per tile with the routine torch.exp itself runs (MKL VML ``vmsExp``, same mode;
+  why that gives torch's bits: ``cuba_fast.exp_fused``)::
 
       g_v[t] = λ_v g_v[t+1] + ∂L/∂v[t] ;  g_u[t] = λ_u g_u[t+1] + g_v[t] ;  λ = float32(1 - d/4096)
 
