@@ -1,7 +1,7 @@
 """Issue 14 targets: fast exact CPU training against stock lava-dl, and speed beside a busy neighbour.
 
     python benchmarks/train_speed.py [--quick] [--models mlp,conv28,conv32] [--steps 8,16] [--batch 64]
-           [--reps 5] [--threads N|auto] [--emu-model netx_models/fmnist_conv28_early_burst_T8.net]
+           [--reps 5] [--threads N|auto] [--emu-model netx_models/fmnist_conv28_early_burst_T8.net] [--no-busy]
 
 In one run, each figure measured in its own subprocess (so peak memory is that configuration's):
 1. One training step of ``neurodeploy train``'s model (encoder, SLAYER network, temporal loss,
@@ -196,6 +196,7 @@ def main():
     p.add_argument("--threads", default="auto", help="N or auto (the commands' policy)")
     p.add_argument("--emu-model", default=str(HERE.parent / "netx_models" / "fmnist_conv28_early_burst_T8.net"))
     p.add_argument("--emu-limit", type=int, default=2000)
+    p.add_argument("--no-busy", action="store_true", help="skip the busy-neighbour part (4.)")
     a = p.parse_args()
     if a.quick:
         a.steps, a.batch, a.reps, a.emu_limit = "4", 4, 2, 100
@@ -223,6 +224,13 @@ def main():
             rows.append(row)
             print(table([row], list(row)).splitlines()[-1], flush=True)
 
+    if a.no_busy:
+        print()
+        print(table(rows, list(rows[0])))
+        write_result("train_speed_quick" if a.quick else "train_speed",
+                     {"quick": a.quick, "gemm_gflops": gemm["gflops"], "steps": rows, "busy_neighbour": None,
+                      "command": " ".join(sys.argv)})
+        return
     # busy neighbour -------------------------------------------------------------------------
     busy_model = "conv28" if "conv28" in models or not a.quick else models[0]
     T0 = steps[0]

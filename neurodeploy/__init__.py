@@ -6,6 +6,11 @@ import os as _os
 if "OMP_WAIT_POLICY" not in _os.environ and "GOMP_SPINCOUNT" not in _os.environ:
     _os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
 
+# large tensors on transparent huge pages: no page fault per 4 KiB each step (neurodeploy.allocator)
+from neurodeploy import allocator as _allocator  # noqa: E402
+
+_allocator.request_huge_pages()
+
 from neurodeploy import _lava_compat  # noqa: E402
 
 _lava_compat.install()

@@ -1,7 +1,7 @@
 """The compiled part of the fast CUBA path: one fused C++ loop over time, built at first use.
 
 Kernels over a (rows, T) view of SLAYER's time-last tensors (rows = batch x neurons; each row's
-T values are contiguous; rows are processed in tiles of 16 so independent rows overlap):
+T values are contiguous; rows are processed in tiles of 32 so independent rows overlap):
 
 * ``cuba_forward`` — both leaky integrators of lava-dl 0.6's ``_li_dynamics_fwd`` with the same
   integer arithmetic, and the spike, for s = s_scale (4096), decays d as integers ``D = 4096 - d``::
@@ -17,9 +17,15 @@ T values are contiguous; rows are processed in tiles of 16 so independent rows o
   lava-dl's);
 * ``cuba_backward`` — ``∂L/∂v = (c e) ∂L/∂s`` (c = scale/(2τ), e the exp) and both integrators'
   backward (``_li_dynamics_bwd``), fused, float32, each product and sum rounded separately (built
-  with ``-ffp-contract=off``: no FMA)::
+  with ``-ffp-contract=off``: no FMA). Given the exp's argument instead of e (``exp_argument``),
+  it computes e per tile with the routine torch.exp itself runs (MKL VML ``vmsExp``, same mode;
+  why that gives torch's bits: ``cuba_fast.exp_fused``)::
 
       g_v[t] = λ_v g_v[t+1] + ∂L/∂v[t] ;  g_u[t] = λ_u g_u[t+1] + g_v[t] ;  λ = float32(1 - d/4096)
+
+* ``quantize_forward`` / ``quantize_backward`` — lava-dl's ``quantize_8bit`` weight pre-hook
+  ``clamp(round(w/step) step, lo, hi)`` in one pass each way (torch: 4 passes forward, 4 back);
+  its gradient passes where lo < round(w/step) step < hi (torch's clamp: none at the bounds).
 """
 from __future__ import annotations
 
@@ -33,13 +39,28 @@ import torch
 _SOURCE = r"""
 #include <torch/extension.h>
 #include <ATen/Parallel.h>
+#include <ATen/Config.h>
+#if AT_MKL_ENABLED() && !defined(__APPLE__)
+// torch.exp on float32 CPU tensors is MKL VML's vmsExp (ATen/cpu/vml.h: VML_HA | VML_FTZDAZ_OFF |
+// VML_ERRMODE_IGNORE), which libtorch_cpu exports; MKL_INT is 32-bit (LP64)
+extern "C" void vmsExp(const int n, const float* a, float* r, const long long mode);
+// MKL would otherwise open its own thread team for every tile (torch.set_num_threads sets MKL's too)
+extern "C" int MKL_Set_Num_Threads_Local(int nt);  // the C entry (the lower-case names are Fortran)
+constexpr long long ND_VML_MODE = 0x00000002LL | 0x00140000LL | 0x00000100LL;
+#define ND_FUSED_EXP 1
+#else
+#define ND_FUSED_EXP 0
+#endif
+#include <algorithm>
+#include <cmath>
+#include <type_traits>
 #include <cstdint>
 #include <vector>
 
 // Rows are processed in tiles of TILE: a tile's T x TILE values are transposed into a local
 // buffer so the inner loop runs over TILE independent rows (SIMD lanes); the time recursion
 // runs in the outer loop.
-constexpr int64_t TILE = 16;
+constexpr int64_t TILE = 32;  // 4 int64 vectors per state: enough independent chains to hide latency
 
 static inline int64_t rstz12(int64_t x) {
     // lava-dl right_shift_to_zero(x, 12) = sign * ((sign * x) >> 12): C++ division truncates toward zero
@@ -53,13 +74,34 @@ static inline int64_t wrap_mul(int64_t a, int64_t b) {
 
 static int64_t grain(int64_t T) { return std::max<int64_t>(TILE, 32768 / std::max<int64_t>(T, 1)); }
 
+// A full tile with T known at compile time: the compiler turns the transpose into vector shuffles.
+template <int64_t TT>
+static inline void load_full_tile(const float* src, float* tile, int64_t r0) {
+    const float* b = src + r0 * TT;
+    for (int64_t j = 0; j < TILE; ++j)
+        for (int64_t t = 0; t < TT; ++t)
+            tile[t * TILE + j] = b[j * TT + t];
+}
+
+template <int64_t TT>
+static inline void store_full_tile(float* dst, const float* tile, int64_t r0) {
+    float* b = dst + r0 * TT;
+    for (int64_t j = 0; j < TILE; ++j)
+        for (int64_t t = 0; t < TT; ++t)
+            b[j * TT + t] = tile[t * TILE + j];
+}
+
 static inline void load_tile(const float* src, float* tile, int64_t r0, int64_t n, int64_t T) {
+    if (n == TILE && T == 8) return load_full_tile<8>(src, tile, r0);
+    if (n == TILE && T == 16) return load_full_tile<16>(src, tile, r0);
     for (int64_t j = 0; j < TILE; ++j)
         for (int64_t t = 0; t < T; ++t)
             tile[t * TILE + j] = j < n ? src[(r0 + j) * T + t] : 0.0f;
 }
 
 static inline void store_tile(float* dst, const float* tile, int64_t r0, int64_t n, int64_t T) {
+    if (n == TILE && T == 8) return store_full_tile<8>(dst, tile, r0);
+    if (n == TILE && T == 16) return store_full_tile<16>(dst, tile, r0);
     for (int64_t j = 0; j < n; ++j)
         for (int64_t t = 0; t < T; ++t)
             dst[(r0 + j) * T + t] = tile[t * TILE + j];
@@ -159,15 +201,57 @@ torch::Tensor surrogate_argument(torch::Tensor v, double theta, double tau) {
     return out;
 }
 
-template <bool SURROGATE, bool KEEP_GV>
+// torch.exp's own routine on a tile (see exp_fused in the Python module for why the bits are torch's)
+static inline void exp_in_place(float* x, int64_t n) {
+#if ND_FUSED_EXP
+    vmsExp((int)n, x, x, ND_VML_MODE);
+#else
+    TORCH_CHECK(false, "fused exp: not built (no MKL)");
+#endif
+}
+
+// MKL single-threaded on this thread while alive (each tile is far too small to share)
+struct SequentialMkl {
+#if ND_FUSED_EXP
+    int previous;
+    SequentialMkl() : previous(MKL_Set_Num_Threads_Local(1)) {}
+    ~SequentialMkl() { MKL_Set_Num_Threads_Local(previous); }
+#endif
+};
+
+bool fused_exp_built() { return ND_FUSED_EXP == 1; }
+
+// exp of every value as the fused backward computes it, in pieces of `tile` values in a local
+// buffer as the kernel does (a test compares it with torch.exp)
+torch::Tensor fused_exp(torch::Tensor x, int64_t tile) {
+    TORCH_CHECK(x.scalar_type() == torch::kFloat32 && x.is_contiguous() && tile > 0, "x: contiguous float32");
+    auto out = torch::empty_like(x);
+    const float* xp = x.data_ptr<float>();
+    float* op = out.data_ptr<float>();
+    std::vector<float> buf(tile);
+    SequentialMkl sequential;
+    for (int64_t k = 0; k < x.numel(); k += tile) {
+        const int64_t n = std::min<int64_t>(tile, x.numel() - k);
+        std::copy(xp + k, xp + k + n, buf.data());
+        exp_in_place(buf.data(), n);
+        std::copy(buf.data(), buf.data() + n, op + k);
+    }
+    return out;
+}
+
+// EXP: ep holds the surrogate's exp argument, exponentiated here per tile
+template <bool SURROGATE, bool KEEP_GV, bool EXP = false>
 static void backward_rows(const float* gp, const float* ep, float* zp, float* vp, int64_t begin, int64_t end,
                           int64_t T, float cf, float lu, float lv) {
     std::vector<float> gt(T * TILE), et(SURROGATE ? T * TILE : 0), zt(T * TILE), vt(KEEP_GV ? T * TILE : 0);
     float GV[TILE], GU[TILE];
+    std::conditional_t<EXP, SequentialMkl, int> sequential{};
+    (void)sequential;
     for (int64_t r0 = begin; r0 < end; r0 += TILE) {
         const int64_t n = std::min<int64_t>(TILE, end - r0);
         load_tile(gp, gt.data(), r0, n, T);
         if constexpr (SURROGATE) load_tile(ep, et.data(), r0, n, T);
+        if constexpr (EXP) exp_in_place(et.data(), T * TILE);
         for (int64_t t = T - 1; t >= 0; --t) {
             for (int64_t j = 0; j < TILE; ++j) {
                 float g = gt[t * TILE + j];
@@ -193,13 +277,15 @@ static void backward_rows(const float* gp, const float* ep, float* zp, float* vp
 // grad wrt z of both integrators; grad_v = (c * e) * grad_spikes when e (the surrogate's exp) is
 // given, else grad_v = grad (a voltage gradient). Returns (grad_z, g_v or empty); grad_z is
 // written over e (a tile is read before it is written), which the caller must not need again.
+// exp_argument: e holds the exp's argument instead (left intact), exponentiated here.
 std::vector<torch::Tensor> cuba_backward(torch::Tensor grad, torch::Tensor e, double c,
-                                         double lam_u, double lam_v, bool keep_gv) {
+                                         double lam_u, double lam_v, bool keep_gv, bool exp_argument) {
     TORCH_CHECK(grad.dim() == 2 && grad.scalar_type() == torch::kFloat32 && grad.is_contiguous(), "grad: contiguous float32 (rows, T)");
     const bool surrogate = e.numel() > 0;
     TORCH_CHECK(!surrogate || (e.numel() == grad.numel() && e.is_contiguous()), "exp term: like grad");
     const int64_t R = grad.size(0), T = grad.size(1);
-    auto grad_z = surrogate ? e : torch::empty_like(grad);
+    TORCH_CHECK(!exp_argument || (surrogate && fused_exp_built()), "exp argument: fused exp needs MKL and e");
+    auto grad_z = surrogate && !exp_argument ? e : torch::empty_like(grad);
     auto gv_out = keep_gv ? torch::empty_like(grad) : torch::empty({0}, grad.options());
     const float* gp = grad.data_ptr<float>();
     const float* ep = surrogate ? e.data_ptr<float>() : nullptr;
@@ -208,19 +294,57 @@ std::vector<torch::Tensor> cuba_backward(torch::Tensor grad, torch::Tensor e, do
     const float cf = (float)c, lu = (float)lam_u, lv = (float)lam_v;
     if (R == 0 || T == 0) return {grad_z, gv_out};
     at::parallel_for(0, R, grain(T), [&](int64_t begin, int64_t end) {
-        if (surrogate) { if (keep_gv) backward_rows<true, true>(gp, ep, zp, vp, begin, end, T, cf, lu, lv);
+        if (exp_argument) { if (keep_gv) backward_rows<true, true, true>(gp, ep, zp, vp, begin, end, T, cf, lu, lv);
+                            else backward_rows<true, false, true>(gp, ep, zp, vp, begin, end, T, cf, lu, lv); }
+        else if (surrogate) { if (keep_gv) backward_rows<true, true>(gp, ep, zp, vp, begin, end, T, cf, lu, lv);
                          else backward_rows<true, false>(gp, ep, zp, vp, begin, end, T, cf, lu, lv); }
         else { if (keep_gv) backward_rows<false, true>(gp, ep, zp, vp, begin, end, T, cf, lu, lv);
                else backward_rows<false, false>(gp, ep, zp, vp, begin, end, T, cf, lu, lv); }
     });
     return {grad_z, gv_out};
 }
+
+// lava-dl's quantize_8bit: clamp(round(w / step) * step, lo, hi) (torch.round: half to even, and
+// clamp keeps NaN), one pass; step a power of two, so w / step = w * (1 / step) exactly.
+// Backward of that composition (torch 2.14's clamp): the gradient where lo < round(w / step) * step < hi, else +0.
+torch::Tensor quantize_forward(torch::Tensor w, double step, double lo, double hi) {
+    TORCH_CHECK(w.scalar_type() == torch::kFloat32 && w.is_contiguous(), "weight: contiguous float32");
+    auto out = torch::empty_like(w);
+    const float* wp = w.data_ptr<float>();
+    float* op = out.data_ptr<float>();
+    const float st = (float)step, inv = 1.0f / st, l = (float)lo, h = (float)hi;
+    at::parallel_for(0, w.numel(), 65536, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) {
+            const float q = std::nearbyint(wp[i] * inv) * st;
+            op[i] = std::isnan(q) ? q : std::min(std::max(q, l), h);
+        }
+    });
+    return out;
+}
+
+torch::Tensor quantize_backward(torch::Tensor grad, torch::Tensor w, double step, double lo, double hi) {
+    TORCH_CHECK(grad.scalar_type() == torch::kFloat32 && grad.is_contiguous() && w.is_contiguous()
+                && grad.numel() == w.numel(), "grad: contiguous float32 like the weight");
+    auto out = torch::empty_like(grad);
+    const float* gp = grad.data_ptr<float>();
+    const float* wp = w.data_ptr<float>();
+    float* op = out.data_ptr<float>();
+    const float st = (float)step, inv = 1.0f / st, l = (float)lo, h = (float)hi;
+    at::parallel_for(0, w.numel(), 65536, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) {
+            const float q = std::nearbyint(wp[i] * inv) * st;
+            op[i] = (q > l && q < h) ? gp[i] : 0.0f;  // torch's clamp passes no gradient at the bounds
+        }
+    });
+    return out;
+}
 """
 
 # -march=native: SIMD over rows (int64 multiply and conversions need AVX-512DQ to vectorise);
 # every operation stays exactly rounded IEEE / integer, and -ffp-contract=off forbids FMA.
 _CFLAGS = ["-O3", "-march=native", "-ffp-contract=off", "-fno-fast-math"]
-_FUNCTIONS = ["cuba_forward", "surrogate_argument", "cuba_backward"]
+_FUNCTIONS = ["cuba_forward", "surrogate_argument", "cuba_backward", "quantize_forward", "quantize_backward",
+              "fused_exp_built", "fused_exp"]
 _state: dict = {}
 
 

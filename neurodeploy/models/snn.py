@@ -70,7 +70,7 @@ class SpikingNet(torch.nn.Module):
         self.blocks = torch.nn.ModuleList(blocks)
         for block in self.blocks:  # NEURODEPLOY_DYNAMICS=fast|stock: same numbers, see cuba_fast
             if getattr(block, "neuron", None) is not None:
-                make_fast(block.neuron)
+                make_fast(block.neuron, getattr(block, "synapse", None))
         with torch.no_grad():  # SLAYER neurons learn their shape on the first call; export needs it
             self.forward(torch.zeros(1, *self.input_shape, 2))
 

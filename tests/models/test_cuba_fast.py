@@ -59,7 +59,9 @@ def _input(g, shape, kind):
 
 CASES = [((4, 7, 8), "weighted", False), ((3, 5, 16), "wide", True), ((2, 3, 4, 5, 6), "sparse", False),
          ((5, 2, 3, 3, 1), "wide", False), ((1, 33, 12), "weighted", True), ((2, 4, 2, 2, 9), "wide", True),
-         ((6, 19, 3), "sparse", True), ((3, 1, 32), "weighted", False)]
+         ((6, 19, 3), "sparse", True), ((3, 1, 32), "weighted", False),
+         # full 32-row tiles with T = 8 and 16 (the kernels' compile-time transposes) and a partial tail
+         ((2, 40, 16), "wide", True), ((3, 37, 8), "weighted", False), ((2, 4, 4, 4, 16), "sparse", False)]
 
 
 @pytest.mark.parametrize("case", range(len(CASES)))
@@ -230,3 +232,56 @@ def test_training_run_identical(tmp_path, monkeypatch):
     assert metrics["stock"] == metrics["fast"]
     _assert_identical(list(states["stock"].values()), list(states["fast"].values()), "weights after training")
     assert list(states["stock"]) == list(states["fast"])
+
+
+def test_weight_quantisation_identical_to_lava_dl(monkeypatch):
+    """The synapse's weight pre-hook (quantize_8bit, fused on the fast path): the quantised weight
+    and the weight gradient equal lava-dl's, at ties (k + 1/2)/32, beyond both clamp bounds, ±0,
+    subnormals and NaN; descale (export) stays lava-dl's."""
+    net = SpikingNet("mlp", 10, 1)
+    neuron, synapse = net.blocks[1].neuron, net.blocks[1].synapse
+    assert synapse.pre_hook_fx.__func__ is cuba_fast.FastCubaNeuron.quantize_8bit
+    g = torch.Generator().manual_seed(5)
+    ties = (torch.arange(-300, 300) + 0.5) / 32
+    special = torch.tensor([0.0, -0.0, 1e-40, -1e-40, 3.96875, 3.97, 3.984375, 3.99, -4.0, -4.015625, -4.02,
+                            1e30, -1e30, float("nan")])
+    w0 = torch.cat([ties, special, torch.randn(5000, generator=g) * 3])
+    g_out = torch.randn(w0.shape, generator=g)
+
+    def run():
+        w = w0.clone().requires_grad_(True)
+        q = synapse.pre_hook_fx(w)
+        (q.nan_to_num() * g_out).sum().backward()
+        return [q.detach(), w.grad, synapse.pre_hook_fx(w0, descale=True)]
+
+    calls = []
+    real = cuba_fast._Quantize8bit.apply
+    monkeypatch.setattr(cuba_fast._Quantize8bit, "apply", lambda *a: calls.append(1) or real(*a))
+    stock, fast = _both(run, monkeypatch)
+    assert calls == [1], "the fast path ran once (training form only)"
+    for a, b, what in zip(stock, fast, ("quantised weight", "weight gradient", "descaled weight")):
+        assert torch.equal(a.view(torch.int32), b.view(torch.int32)), what  # bit for bit, NaN and -0 included
+    assert stock[1].abs().sum() > 0 and (stock[1] == 0).sum() > 0  # both sides of the clamp
+
+
+def test_kernel_exp_is_torch_exp_for_non_positive_arguments():
+    """The fused backward's exp (MKL VML's vmsExp on a tile, as torch.exp calls it on a tensor) gives
+    torch.exp's bits for arguments ≤ 0, in tiles of 256 and 512 values (T = 8, 16) and an odd 100:
+    every float in [-2, -1] and [-104, -87] (subnormal results), a million random ones down to
+    -inf. (All floats ≤ 0 were checked once: cuba_fast.exp_fused.)"""
+    ext = extension()
+    if not cuba_fast.exp_fused():
+        assert not ext.fused_exp_built() or not torch.backends.mkl.is_available()
+        return
+
+    def bits(a, b):
+        return -torch.arange(a, b, dtype=torch.int32).view(torch.float32)
+
+    f = lambda v: torch.tensor([v]).view(torch.int32).item()
+    g = torch.Generator().manual_seed(3)
+    x = torch.cat([bits(f(1.0), f(2.0) + 1), bits(f(87.0), f(104.0) + 1),
+                   -torch.randint(0, 0x7F800000, (1 << 20,), generator=g, dtype=torch.int32).view(torch.float32),
+                   torch.tensor([float("-inf"), -0.0, 0.0])])
+    ref = torch.exp(x).view(torch.int32)
+    for tile in (256, 512, 100):
+        assert torch.equal(ext.fused_exp(x, tile).view(torch.int32), ref), tile
