@@ -29,12 +29,9 @@ T values are contiguous; rows are processed in tiles of 32 so independent rows o
 """
 from __future__ import annotations
 
-import hashlib
-import os
-import sys
 from pathlib import Path
 
-import torch
+from neurodeploy.cext import build_dir, compiled
 
 _SOURCE = r"""
 #include <torch/extension.h>
@@ -340,59 +337,16 @@ torch::Tensor quantize_backward(torch::Tensor grad, torch::Tensor w, double step
 }
 """
 
-# -march=native: SIMD over rows (int64 multiply and conversions need AVX-512DQ to vectorise);
-# every operation stays exactly rounded IEEE / integer, and -ffp-contract=off forbids FMA.
-_CFLAGS = ["-O3", "-march=native", "-ffp-contract=off", "-fno-fast-math"]
 _FUNCTIONS = ["cuba_forward", "surrogate_argument", "cuba_backward", "quantize_forward", "quantize_backward",
               "fused_exp_built", "fused_exp"]
-_state: dict = {}
-
-
-def _cpu_flags() -> str:
-    """This CPU's feature flags: a cache shared between different machines never mixes -march=native builds."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                return line
-    except OSError:
-        pass
-    import platform
-
-    return platform.processor() or platform.machine()
 
 
 def cache_dir() -> Path:
-    """Where the extension is built: ``NEURODEPLOY_CACHE`` or ``~/.cache/neurodeploy``, keyed by
-    the source, torch version and Python ABI so a changed kernel or torch rebuilds."""
-    root = Path(os.environ.get("NEURODEPLOY_CACHE") or Path.home() / ".cache" / "neurodeploy")
-    key = hashlib.sha256((_SOURCE + " ".join(_CFLAGS) + torch.__version__ + sys.version + _cpu_flags()).encode()).hexdigest()[:12]
-    return root / "torch_ext" / f"cuba_fast_{key}"
-
-
-def _build():
-    import contextlib
-    import io
-    import logging
-
-    logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)  # "No CUDA runtime" notice
-    from torch.utils.cpp_extension import load_inline
-
-    d = cache_dir()
-    d.mkdir(parents=True, exist_ok=True)
-    with contextlib.redirect_stdout(io.StringIO()):
-        return load_inline(name="neurodeploy_cuba_fast", cpp_sources=[_SOURCE], functions=_FUNCTIONS,
-                           extra_cflags=_CFLAGS,
-                           build_directory=str(d), verbose=False)
+    """Where the extension is built (:func:`neurodeploy.cext.build_dir`)."""
+    return build_dir("cuba_fast", _SOURCE)
 
 
 def extension():
     """The compiled module, or None (after ONE warning line on stderr) when it cannot be built."""
-    if "module" not in _state:
-        try:
-            _state["module"] = _build()
-        except Exception as err:  # no compiler, no headers, read-only cache: fall back to stock lava-dl
-            _state["module"] = None
-            reason = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
-            print(f"neurodeploy: warning: fast CUBA dynamics could not be built ({reason}); "
-                  f"using lava-dl's stock dynamics", file=sys.stderr)
-    return _state["module"]
+    return compiled("neurodeploy_cuba_fast", "cuba_fast", _SOURCE, _FUNCTIONS, "fast CUBA dynamics",
+                    "lava-dl's stock dynamics")
