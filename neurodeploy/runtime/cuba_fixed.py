@@ -83,19 +83,24 @@ def netx_optimize_weight_bits(weight: np.ndarray) -> tuple:
     else:
         scale = 255 / max_weight
     scale_bits = np.floor(np.log2(scale)) + is_signed
-    precision_found = False
-    n = 8
-    while (precision_found is False) and (n > 0):
-        rounding_error = np.sum(np.abs(weight / (2 ** n) - np.round(weight / (2 ** n))))
-        if rounding_error == 0:
-            precision_found = True
-        else:
-            n -= 1
+    n = _trailing_zero_bits(weight, 8)
     n -= is_signed
     num_weight_bits = 8 - scale_bits - n
     weight_exponent = -scale_bits
     weight = np.left_shift(weight.astype(np.int32), int(scale_bits))
     return weight.astype(int), int(num_weight_bits), int(weight_exponent), sign_mode
+
+
+def _trailing_zero_bits(weight: np.ndarray, most: int) -> int:
+    """The largest n <= ``most`` with every weight / 2**n an integer (Lava: the first n, counting
+    down from ``most``, whose rounding error is 0). Integer weights: the lowest set bit of their OR."""
+    if np.issubdtype(weight.dtype, np.integer):
+        bits = int(np.bitwise_or.reduce(np.abs(weight.astype(np.int64)), axis=None))
+        return most if bits == 0 else min(most, (bits & -bits).bit_length() - 1)
+    n = most
+    while n > 0 and np.sum(np.abs(weight / (2 ** n) - np.round(weight / (2 ** n)))) != 0:
+        n -= 1
+    return n
 
 
 def _lava_sign_mode(w: np.ndarray) -> int:

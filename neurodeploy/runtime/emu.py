@@ -170,10 +170,10 @@ def _int8_matmul(x: torch.Tensor, w_i8: torch.Tensor) -> torch.Tensor:
 
 
 def _int8_weights(w: np.ndarray) -> tuple:
-    """(w / g as int8, transposed, g) for the integer g = gcd of the weights when every w / g fits
-    int8, else (None, 1)."""
-    nz = np.abs(w[w != 0]).astype(np.int64)
-    g = int(np.gcd.reduce(nz)) if nz.size else 1
+    """(w / g as int8, transposed, g) for g the largest power of two dividing every weight (Lava's
+    truncation leaves the low bits zero) when every w / g fits int8, else (None, 1)."""
+    bits = int(np.bitwise_or.reduce(np.abs(w.astype(np.int64)), axis=None)) if w.size else 0
+    g = (bits & -bits) or 1
     q = w.astype(np.int64) // g
     if not hasattr(torch, "_int_mm") or q.size == 0 or q.min() < -128 or q.max() > 127:
         return None, 1

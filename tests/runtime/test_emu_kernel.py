@@ -72,22 +72,23 @@ def test_emulate_with_kernel_equals_torch_path(ext, monkeypatch, make, rule):
 
 
 def test_int8_weights_only_when_exact():
-    w = np.array([[3, -381, 0], [126, 9, -3]], dtype=np.int64)       # gcd 3: -127 .. 42 fits int8
+    w = np.array([[4, -508, 0], [252, 12, -4]], dtype=np.int64)      # / 4: -127 .. 63 fits int8
     q, g = emu._int8_weights(w)
-    assert g == 3 and torch.equal(q.t().to(torch.int64) * 3, torch.from_numpy(w))
+    assert g == 4 and torch.equal(q.t().to(torch.int64) * 4, torch.from_numpy(w))
     assert emu._int8_weights(np.array([[255, 1]]))[0] is None        # needs 9 bits
     assert emu._int8_weights(np.array([[-256, 2]]))[1] == 2          # -128, 1
+    assert emu._int8_weights(np.array([[381, 3]]))[0] is None        # odd: no power of two divides it
 
 
 def test_int8_synapse_equals_float_synapse(monkeypatch):
-    """A dense layer whose weights need the int8 scale (gcd 6) gives the float path's spikes."""
+    """A dense layer whose weights need the int8 scale (multiples of 8) gives the float path's spikes."""
     rng = np.random.default_rng(0)
-    w = (rng.integers(-21, 21, size=(12, 30)) * 6).astype(np.float32)
+    w = (rng.integers(-31, 31, size=(12, 30)) * 8).astype(np.float32)
     model = netx.NetxModel(layers=[netx.InputLayer((30,)),
                                    netx.DenseLayer(w, netx.CubaNeuron(i_decay=1024, v_decay=128, v_th_mant=60))],
                            card={"steps": 8})
     net = emu.compile_model(model)
-    assert net.layers[0].weight_i8 is not None and net.layers[0].i8_scale % 6 == 0
+    assert net.layers[0].weight_i8 is not None and net.layers[0].i8_scale % 8 == 0
     x = random_spikes((40, 30), 8, 0.5, seed=2)
     fast = emu.emulate(net, x)
     net.layers[0].weight_i8 = None
