@@ -95,3 +95,29 @@ def test_int8_synapse_equals_float_synapse(monkeypatch):
     _torch_path(monkeypatch)
     assert torch.equal(fast.spikes, emu.emulate(net, x).spikes)
     assert int(fast.spikes.sum()) > 0
+
+
+def test_build_failure_runs_the_torch_path_with_one_warning(tmp_path):
+    """No compiler: one warning line on stderr, and emulate gives the torch path's spikes."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parents[2])
+    code = ("import torch, numpy as np\n"
+            "import sys; sys.path.insert(0, 'tests/runtime')\n"
+            "from rt_helpers import dense_model, random_spikes\n"
+            "from neurodeploy.runtime import emu, emu_kernel\n"
+            "m = dense_model(3); x = random_spikes((20, *m.input_shape), 8, 0.4, seed=1)\n"
+            "a = emu.emulate(m, x).spikes\n"
+            "assert emu_kernel.extension() is None\n"
+            "np.save(sys.argv[1], a.numpy())\n")
+    env = {**os.environ, "NEURODEPLOY_CACHE": str(tmp_path), "CXX": "/bin/false", "PYTHONPATH": root}
+    r = subprocess.run([sys.executable, "-c", code, str(tmp_path / "a.npy")], cwd=root, env=env,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1 and "compiled CUBA loop could not be built" in lines[0] and "torch path" in lines[0], r.stderr
+    ref = emu.emulate(dense_model(3), random_spikes((20, *dense_model(3).input_shape), 8, 0.4, seed=1)).spikes
+    assert np.array_equal(np.load(tmp_path / "a.npy"), ref.numpy()) and int(ref.sum()) > 0
