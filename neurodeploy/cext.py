@@ -66,3 +66,16 @@ def compiled(name: str, prefix: str, source: str, functions: list, what: str, fa
             reason = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
             print(f"neurodeploy: warning: {what} could not be built ({reason}); using {fallback}", file=sys.stderr)
     return _built[name]
+
+
+def status(name: str, prefix: str, source: str, cflags=CFLAGS) -> tuple:
+    """(built, detail) without building: whether this machine's cache holds ``name``'s library."""
+    import shutil
+
+    d = build_dir(prefix, source, cflags)
+    if (d / f"{name}.so").exists():
+        return True, f"built ({d})"
+    cxx = os.environ.get("CXX") or "c++"
+    if shutil.which(cxx) is None:
+        return False, f"no C++ compiler ({cxx}): the torch path runs"
+    return False, f"not built yet: built at first use with {cxx} (~40 s, once)"

@@ -114,12 +114,26 @@ def check_loihi2() -> Check:
     return Check("loihi 2 runtime", OK if why is None else MISSING, "available" if why is None else why)
 
 
+def check_compiled() -> list:
+    """The compiled parts (cached builds; nothing is built here): without them the torch paths run."""
+    from neurodeploy.cext import status
+    from neurodeploy.models import cuba_ext
+    from neurodeploy.runtime import emu_kernel
+
+    out = []
+    for label, mod, name, prefix in (("fast CUBA kernels", cuba_ext, "neurodeploy_cuba_fast", "cuba_fast"),
+                                     ("emu compiled loop", emu_kernel, "neurodeploy_emu_cuba", "emu_cuba")):
+        built, detail = status(name, prefix, mod._SOURCE)
+        out.append(Check(label, OK if built else MISSING, detail))
+    return out
+
+
 def checks() -> list:
     """Every check, core first."""
     core = [check_python(), _module("torch", "torch", True), _module("numpy", "numpy", True),
             _module("h5py", "h5py", True), *check_package_data()]
     return [*core, *check_lava(), *check_lava_dl(), _module("torchattacks", "torchattacks"), check_loihi2(),
-            _module("ray", "ray")]
+            _module("ray", "ray"), *check_compiled()]
 
 
 def core_works(results: list) -> bool:
