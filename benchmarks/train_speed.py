@@ -1,12 +1,13 @@
 """Issue 14 targets: fast exact CPU training against stock lava-dl, and speed beside a busy neighbour.
 
     python benchmarks/train_speed.py [--quick] [--models mlp,conv28,conv32] [--steps 8,16] [--batch 64]
-           [--reps 5] [--threads N|auto] [--emu-model netx_models/fmnist_conv28_early_burst_T8.net] [--no-busy]
+           [--reps 5] [--rounds R] [--threads N|auto] [--emu-model netx_models/fmnist_conv28_early_burst_T8.net]
+           [--no-busy]
 
 In one run, each figure measured in its own subprocess (so peak memory is that configuration's):
 1. One training step of ``neurodeploy train``'s model (encoder, SLAYER network, temporal loss,
    backward, Adam), median of ``--reps`` after one warm-up, with NEURODEPLOY_DYNAMICS=stock and
-   =fast, for each model and T; peak resident memory (getrusage maxrss) of each, and the part
+   =fast, for each model and T (``--rounds R``: R alternating fresh processes each, median over rounds); peak resident memory (getrusage maxrss) of each, and the part
    of it above the resident memory before the first step (``*_step_mb``).
 2. The step's fp32 work, analytic: forward MACs x 2 FLOP x 3 (forward + backward), divided by a
    GEMM throughput (4096x1024 @ 1024x1024) measured in this run: the GEMM-bound step time.
@@ -197,6 +198,9 @@ def main():
     p.add_argument("--emu-model", default=str(HERE.parent / "netx_models" / "fmnist_conv28_early_burst_T8.net"))
     p.add_argument("--emu-limit", type=int, default=2000)
     p.add_argument("--no-busy", action="store_true", help="skip the busy-neighbour part (4.)")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="stock and fast measured R times, alternating, each in a fresh process; the "
+                        "figures are the medians over rounds (this machine drifts between runs)")
     a = p.parse_args()
     if a.quick:
         a.steps, a.batch, a.reps, a.emu_limit = "4", 4, 2, 100
@@ -208,8 +212,12 @@ def main():
     rows = []
     for model in models:
         for T in steps:
-            stock = run_job("step", a.threads, model=model, steps=T, batch=a.batch, reps=a.reps, mode="stock")
-            fast = run_job("step", a.threads, model=model, steps=T, batch=a.batch, reps=a.reps, mode="fast")
+            runs = {"stock": [], "fast": []}
+            for _ in range(max(1, a.rounds)):      # alternate, so drift hits both alike
+                for mode in runs:
+                    runs[mode].append(run_job("step", a.threads, model=model, steps=T, batch=a.batch, reps=a.reps,
+                                              mode=mode))
+            stock, fast = (dict(r[0], step_ms=statistics.median(x["step_ms"] for x in r)) for r in runs.values())
             exact = run_job("exact", a.threads, model=model, steps=T, batch=a.batch)
             flops = forward_macs(model) * a.batch * T * 2 * 3
             bound_ms = flops / (gemm["gflops"] * 1e9) * 1000
@@ -220,13 +228,14 @@ def main():
                    "stock_peak_mb": round(stock["peak_rss_mb"]), "fast_peak_mb": round(fast["peak_rss_mb"]),
                    "stock_step_mb": round(stock["peak_rss_mb"] - stock["base_rss_mb"]),
                    "fast_step_mb": round(fast["peak_rss_mb"] - fast["base_rss_mb"]),
-                   "max_abs_grad_diff": exact["max_abs_grad_diff"], "threads": fast["threads"]}
+                   "max_abs_grad_diff": exact["max_abs_grad_diff"], "threads": fast["threads"],
+                   "rounds_ms": {m: [round(x["step_ms"], 1) for x in r] for m, r in runs.items()}}
             rows.append(row)
-            print(table([row], list(row)).splitlines()[-1], flush=True)
+            print(table([row], [k for k in row if k != "rounds_ms"]).splitlines()[-1], flush=True)
 
     if a.no_busy:
         print()
-        print(table(rows, list(rows[0])))
+        print(table(rows, [k for k in rows[0] if k != "rounds_ms"]))
         write_result("train_speed_quick" if a.quick else "train_speed",
                      {"quick": a.quick, "gemm_gflops": gemm["gflops"], "steps": rows, "busy_neighbour": None,
                       "command": " ".join(sys.argv)})
@@ -259,7 +268,7 @@ def main():
          "kept, 2 forced": round(forced_emu["samples_per_s"] / quiet_emu["samples_per_s"], 2)},
     ]
     print()
-    print(table(rows, list(rows[0])))
+    print(table(rows, [k for k in rows[0] if k != "rounds_ms"]))
     print()
     print(table(busy, list(busy[0])))
     write_result("train_speed_quick" if a.quick else "train_speed",
