@@ -2,7 +2,10 @@
 each with ``cores // N`` torch threads; ``N = 1`` runs the jobs in this process, one at a time.
 
 A worker killed from outside breaks the pool: the study stops with one line saying so, and the
-same command resumes it (finished cells and epochs are kept on disk).
+same command resumes it (finished cells and epochs are kept on disk). The other way round, a
+study killed from outside (``kill PID``, not only Ctrl-C to the process group) takes its workers
+with it: on Linux each worker asks the kernel for SIGKILL when its parent dies, so no orphan keeps
+computing a cell beside the study that resumes it.
 """
 from __future__ import annotations
 
@@ -31,7 +34,26 @@ class WorkerDied(NeurodeployError):
     exit_code = 1
 
 
+def die_with_parent() -> bool:
+    """Linux: SIGKILL this process when its parent exits (``prctl(PR_SET_PDEATHSIG)``); False elsewhere."""
+    import ctypes
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    except OSError:
+        return False
+    PR_SET_PDEATHSIG = 1
+    if libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) != 0:
+        return False
+    return os.getppid() != 1   # the parent may have exited before the call
+
+
 def _init_worker(threads: int) -> None:
+    die_with_parent()
     import torch
 
     import neurodeploy  # noqa: F401  (the Lava 3.11 import hook, as in the parent)

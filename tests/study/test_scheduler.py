@@ -28,3 +28,49 @@ def test_scheduler_order_and_blocking():
     assert b.order == ["cell:x", "run:a", "cell:a1", "run:b"]
     assert out.results["cell:b1"]["status"] == "blocked" and out.ids("failed") == ["run:b"]
     assert sorted(out.ids("done")) == ["cell:a1", "cell:x", "run:a"]
+
+
+def test_pool_workers_die_with_the_study(tmp_path):
+    """A study process killed from outside (SIGKILL, no clean-up) leaves no worker computing."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parents[2])
+    pidfile = tmp_path / "worker.pid"
+    code = ("import concurrent.futures as cf, multiprocessing, os, time, sys\n"
+            "from neurodeploy.study.pool import die_with_parent\n"
+            "def job(path):\n"
+            "    open(path, 'w').write(str(os.getpid()))\n"
+            "    time.sleep(120)\n"
+            "if __name__ == '__main__':\n"
+            "    ex = cf.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context('spawn'), initializer=die_with_parent)\n"
+            "    ex.submit(job, sys.argv[1])\n"
+            "    time.sleep(120)\n")
+    script = tmp_path / "study_like.py"
+    script.write_text(code)
+    parent = subprocess.Popen([sys.executable, str(script), str(pidfile)], cwd=root,
+                              env={**os.environ, "PYTHONPATH": root})
+    try:
+        t0 = time.time()
+        while not (pidfile.exists() and pidfile.read_text()) and time.time() - t0 < 120:
+            time.sleep(0.2)
+        worker = int(pidfile.read_text())
+        os.kill(worker, 0)                                      # running
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(10)
+        t0 = time.time()
+        while time.time() - t0 < 10:
+            try:
+                os.kill(worker, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+        else:
+            os.kill(worker, signal.SIGKILL)
+            raise AssertionError("the worker outlived its parent")
+    finally:
+        parent.kill()
