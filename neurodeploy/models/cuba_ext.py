@@ -304,8 +304,10 @@ std::vector<torch::Tensor> cuba_backward(torch::Tensor grad, torch::Tensor e, do
 // lava-dl's quantize_8bit: clamp(round(w / step) * step, lo, hi) (torch.round: half to even, and
 // clamp keeps NaN), one pass; step a power of two, so w / step = w * (1 / step) exactly.
 // Backward of that composition (torch 2.14's clamp): the gradient where lo < round(w / step) * step < hi, else +0.
-torch::Tensor quantize_forward(torch::Tensor w, double step, double lo, double hi) {
-    TORCH_CHECK(w.scalar_type() == torch::kFloat32 && w.is_contiguous(), "weight: contiguous float32");
+// One pass over the weights: q = round(w / step) * step; forward writes clamp(q, lo, hi) (NaN
+// kept), backward passes grad[i] where lo < q < hi (torch's clamp: no gradient at the bounds).
+template <bool BACKWARD>
+static torch::Tensor quantize_pass(torch::Tensor w, const float* gp, double step, double lo, double hi) {
     auto out = torch::empty_like(w);
     const float* wp = w.data_ptr<float>();
     float* op = out.data_ptr<float>();
@@ -313,27 +315,23 @@ torch::Tensor quantize_forward(torch::Tensor w, double step, double lo, double h
     at::parallel_for(0, w.numel(), 65536, [&](int64_t begin, int64_t end) {
         for (int64_t i = begin; i < end; ++i) {
             const float q = std::nearbyint(wp[i] * inv) * st;
-            op[i] = std::isnan(q) ? q : std::min(std::max(q, l), h);
+            if constexpr (BACKWARD) op[i] = (q > l && q < h) ? gp[i] : 0.0f;
+            else op[i] = std::isnan(q) ? q : std::min(std::max(q, l), h);
         }
     });
     return out;
 }
 
+torch::Tensor quantize_forward(torch::Tensor w, double step, double lo, double hi) {
+    TORCH_CHECK(w.scalar_type() == torch::kFloat32 && w.is_contiguous(), "weight: contiguous float32");
+    return quantize_pass<false>(w, nullptr, step, lo, hi);
+}
+
 torch::Tensor quantize_backward(torch::Tensor grad, torch::Tensor w, double step, double lo, double hi) {
     TORCH_CHECK(grad.scalar_type() == torch::kFloat32 && grad.is_contiguous() && w.is_contiguous()
-                && grad.numel() == w.numel(), "grad: contiguous float32 like the weight");
-    auto out = torch::empty_like(grad);
-    const float* gp = grad.data_ptr<float>();
-    const float* wp = w.data_ptr<float>();
-    float* op = out.data_ptr<float>();
-    const float st = (float)step, inv = 1.0f / st, l = (float)lo, h = (float)hi;
-    at::parallel_for(0, w.numel(), 65536, [&](int64_t begin, int64_t end) {
-        for (int64_t i = begin; i < end; ++i) {
-            const float q = std::nearbyint(wp[i] * inv) * st;
-            op[i] = (q > l && q < h) ? gp[i] : 0.0f;  // torch's clamp passes no gradient at the bounds
-        }
-    });
-    return out;
+                && w.scalar_type() == torch::kFloat32 && grad.numel() == w.numel(),
+                "grad: contiguous float32 like the weight");
+    return quantize_pass<true>(w, grad.data_ptr<float>(), step, lo, hi);
 }
 """
 
