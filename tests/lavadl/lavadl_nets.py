@@ -98,12 +98,17 @@ def cuba_conv_net(path, seed=1):
     return path
 
 
+def _sd_params() -> dict:
+    """The sigma-delta neuron of both SDNN test networks (ReLU, graded spikes)."""
+    return {"threshold": 0.1, "tau_grad": 0.1, "scale_grad": 0.15, "requires_grad": False,
+            "activation": torch.nn.functional.relu}
+
+
 def sdnn_net(path, seed=2):
     """sigma_delta Input -> Dense -> Dense -> Output (sigma_output): graded values throughout."""
     slayer = _slayer()
     torch.manual_seed(seed)
-    sd = {"threshold": 0.1, "tau_grad": 0.1, "scale_grad": 0.15, "requires_grad": False,
-          "activation": torch.nn.functional.relu}
+    sd = _sd_params()
     blocks = [
         slayer.block.sigma_delta.Input(sd),
         slayer.block.sigma_delta.Dense(sd, 12, 10, weight_scale=2),
@@ -117,8 +122,7 @@ def sdnn_conv_net(path, seed=3):
     """PilotNet-like SDNN: sigma_delta Input (C, H, W) -> strided convs -> flatten -> Dense -> Output."""
     slayer = _slayer()
     torch.manual_seed(seed)
-    sd = {"threshold": 0.1, "tau_grad": 0.1, "scale_grad": 0.15, "requires_grad": False,
-          "activation": torch.nn.functional.relu}
+    sd = _sd_params()
     blocks = [
         slayer.block.sigma_delta.Input(sd),
         slayer.block.sigma_delta.Conv(sd, 2, 4, 3, padding=1, stride=2, weight_scale=2),

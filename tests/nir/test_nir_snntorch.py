@@ -151,12 +151,16 @@ def test_snntorch_rsynaptic_imports_as_dense_rec():
     assert simulate(g, x).spikes.sum() > 0 and v.layers[0].mismatch < 0.02, v.summary()
 
 
+def _rleaky_net(beta: float, n: int = 8):
+    """Linear 12 -> n, then snnTorch RLeaky (reset to zero, no reset delay); returns (net, the RLeaky)."""
+    layer = snn.RLeaky(beta=_vec(n, beta), threshold=_vec(n, 1.0), linear_features=n, init_hidden=True,
+                       reset_mechanism="zero", reset_delay=False)
+    return torch.nn.Sequential(torch.nn.Linear(12, n, bias=False), layer), layer
+
+
 def test_snntorch_rleaky_imports_and_agrees_with_snntorch():
     torch.manual_seed(2)
-    n = 8
-    layer = snn.RLeaky(beta=_vec(n, 0.875), threshold=_vec(n, 1.0), linear_features=n, init_hidden=True,
-                       reset_mechanism="zero", reset_delay=False)
-    net = torch.nn.Sequential(torch.nn.Linear(12, n, bias=False), layer)
+    net, layer = _rleaky_net(0.875)
     with torch.no_grad():         # weights on a 1/32 grid: the import is exact
         net[0].weight.copy_(torch.round(net[0].weight * 3 * 32) / 32)
         layer.recurrent.weight.copy_(torch.round(layer.recurrent.weight * 2 * 32) / 32)
@@ -180,10 +184,7 @@ def test_reference_simulates_snntorch_recurrence():
     # (RSynaptic cannot be compared: in snnTorch 1.0.0 its reset_delay=False path is broken and nirtorch
     # cannot trace it, and with the delayed reset its membrane is held at 0 for a step after a spike.)
     torch.manual_seed(1)
-    n = 8
-    layer = snn.RLeaky(beta=_vec(n, 0.85), threshold=_vec(n, 1.0), linear_features=n, init_hidden=True,
-                       reset_mechanism="zero", reset_delay=False)
-    net = torch.nn.Sequential(torch.nn.Linear(12, n, bias=False), layer)
+    net, layer = _rleaky_net(0.85)
     with torch.no_grad():
         net[0].weight.mul_(3.0)
         layer.recurrent.weight.mul_(2.0)
