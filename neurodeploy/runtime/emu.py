@@ -49,6 +49,7 @@ from neurodeploy.netx import (MAX_DELAY, ConvLayer, CubaNeuron, DenseLayer, Flat
                               NetxFormatError, NetxModel, RecurrentDenseLayer, SigmaDeltaNeuron)
 from neurodeploy.runtime.cuba_fixed import (BIAS_EXP, SAFE_ACTIVATION, CubaFixed, cuba_step, lava_bias,
                                             lava_conv_weights, lava_dense_rec_weights, lava_dense_weights, wrap_int)
+from neurodeploy.runtime import emu_kernel
 from neurodeploy.runtime.exit_rules import ExitRule, predict
 from neurodeploy.runtime.sigma_delta_fixed import SigmaDeltaFixed, sd_bias, sigma_delta_step
 
@@ -545,8 +546,6 @@ def _layer_chunk(layer: EmuLayer, st: dict, seq: torch.Tensor, j0: int, lo: int,
 
 
 def _kernel():
-    from neurodeploy.runtime import emu_kernel
-
     return emu_kernel.extension()
 
 
@@ -554,8 +553,6 @@ def _layer_chunk_compiled(ext, layer: EmuLayer, st: dict, seq: torch.Tensor, out
                           n0: int, n1: int, r0: int, r1: int, bias, gemm_threads) -> torch.Tensor:
     """:func:`_layer_chunk` for a :attr:`EmuLayer.kernel_ok` layer: one matmul/conv, then every
     neuron step in one compiled loop (the same integers as :func:`cuba_step`)."""
-    from neurodeploy.runtime.emu_kernel import cuba_layer_steps
-
     K, B = seq.shape[:2]
     raw, scale = None, 1
     if r1 > r0:
@@ -564,7 +561,7 @@ def _layer_chunk_compiled(ext, layer: EmuLayer, st: dict, seq: torch.Tensor, out
     if bias is not None:
         bias = bias.to(torch.int64).expand(layer.out_shape).reshape(-1).contiguous()
     p = layer.neuron
-    cuba_layer_steps(ext, raw, scale, layer.shift, st["u"], st["v"], st["buf"].contiguous(), bias,
+    emu_kernel.cuba_layer_steps(ext, raw, scale, layer.shift, st["u"], st["v"], st["buf"].contiguous(), bias,
                      p.u_factor, p.v_factor, p.vth, j0, n0, n1, r0, r1, out)
     last = j0 + K - 1                                    # the one-step buffer into the next chunk
     if raw is not None and r0 <= last < r1:
