@@ -92,8 +92,24 @@ def worker_step(model, steps, batch, reps, mode) -> dict:
         t0 = time.perf_counter()
         _step(clf, opt, x, y)
         times.append(time.perf_counter() - t0)
-    return {"step_ms": 1000 * statistics.median(times), "times_ms": [1000 * t for t in times], "peak_rss_mb": _maxrss_mb(),
-            "base_rss_mb": base}
+    peak = _maxrss_mb()
+    return {"step_ms": 1000 * statistics.median(times), "times_ms": [1000 * t for t in times], "peak_rss_mb": peak,
+            "base_rss_mb": base, "synapse_ms": _synapse_ms(clf, opt, x, y, reps)}
+
+
+def _synapse_ms(clf, opt, x, y, reps) -> float:
+    """Wall time per step inside the synapses' convolutions, forward and backward (lava-dl runs dense
+    layers as 1x1x1 conv3d too), from torch's profiler over ``reps`` more steps. Exactness fixes
+    these calls (the same mkldnn algorithm gives the same float sums), so stock / this is the
+    largest speedup any exact neuron path can reach (Amdahl)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(reps):
+            _step(clf, opt, x, y)
+    us = sum(e.cpu_time_total for e in prof.key_averages()
+             if e.key == "aten::convolution" or e.key.startswith("autograd::engine::evaluate_function: ConvolutionBackward"))
+    return us / reps / 1000
 
 
 def worker_exact(model, steps, batch) -> dict:

@@ -137,15 +137,22 @@ def _open_run(cfg: TrainConfig, out: Path, resume: bool):
     return None
 
 
-def _restore(clf, opt, sched, state, cfg: TrainConfig, out: Path, resume: bool) -> tuple:
-    """Weights from ``--init-from``, or the resumed checkpoint's weights, optimiser and history;
-    returns (first epoch to run, history)."""
+def _restore(clf, opt, sched, state, cfg: TrainConfig, out: Path, resume: bool, train_images) -> tuple:
+    """Weights from ``--init-from`` (a run of the same kind, or for an SNN its trained ANN twin:
+    :mod:`neurodeploy.training.convert`), or the resumed checkpoint's weights, optimiser and
+    history; returns (first epoch to run, history)."""
     ckpt_path = out / CHECKPOINT
     if cfg.init_from and not resume:
         src = Path(cfg.init_from) / CHECKPOINT
         if not src.exists():
             raise BadInputError(f"{src}: missing (--init-from needs a trained run)")
-        load_weights(clf, read_checkpoint(src)["model"], str(src))
+        if read_config(cfg.init_from).ann and not cfg.ann:
+            from neurodeploy.runfolder import load_run
+            from neurodeploy.training.convert import CALIBRATION, init_from_ann
+
+            init_from_ann(clf, load_run(cfg.init_from), train_images[:CALIBRATION], str(cfg.init_from))
+        else:
+            load_weights(clf, read_checkpoint(src)["model"], str(src))
     if state is None:
         return 0, []
     load_weights(clf, state["model"], str(ckpt_path))
@@ -224,12 +231,11 @@ def train(cfg: TrainConfig, out_dir, resume: bool = False, data_dir=None, progre
     opt = torch.optim.Adam(clf.net.parameters(), lr=cfg.lr)
     sched = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(cfg.epochs, 1))
              if cfg.lr_schedule == "cosine" else None)
-    start, history = _restore(clf, opt, sched, state, cfg, out, resume)
-
     train_ds = load_dataset(cfg.dataset, "train", data_dir, cfg.limit)
     test_ds = load_dataset(cfg.dataset, "test", data_dir, cfg.test_limit)
     if len(train_ds) == 0 or len(test_ds) == 0:
         raise BadInputError(f"data set '{cfg.dataset}' has no {'training' if len(train_ds) == 0 else 'test'} images")
+    start, history = _restore(clf, opt, sched, state, cfg, out, resume, train_ds.images)
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "config.json", {**asdict(cfg), "versions": versions()})
     if state is not None:
