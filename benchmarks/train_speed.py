@@ -9,6 +9,8 @@ In one run, each figure measured in its own subprocess (so peak memory is that c
    backward, Adam), median of ``--reps`` after one warm-up, with NEURODEPLOY_DYNAMICS=stock and
    =fast, for each model and T (``--rounds R``: R alternating fresh processes each, median over rounds); peak resident memory (getrusage maxrss) of each, and the part
    of it above the resident memory before the first step (``*_step_mb``).
+   ``synapse_ms``: the part of a step spent in the synapses' convolutions (profiled); exactness
+   pins them to lava-dl's calls, so ``exact_cap`` = stock / synapse_ms bounds any exact speedup.
 2. The step's fp32 work, analytic: forward MACs x 2 FLOP x 3 (forward + backward), divided by a
    GEMM throughput (4096x1024 @ 1024x1024) measured in this run: the GEMM-bound step time.
 3. Exactness: from the same initial weights and batch, every parameter's gradient under stock and
@@ -234,6 +236,8 @@ def main():
                     runs[mode].append(run_job("step", a.threads, model=model, steps=T, batch=a.batch, reps=a.reps,
                                               mode=mode))
             stock, fast = (dict(r[0], step_ms=statistics.median(x["step_ms"] for x in r)) for r in runs.values())
+            # the convolutions exactness fixes (the same mkldnn calls in both modes): median over all runs
+            syn_ms = statistics.median(x["synapse_ms"] for r in runs.values() for x in r)
             exact = run_job("exact", a.threads, model=model, steps=T, batch=a.batch)
             flops = forward_macs(model) * a.batch * T * 2 * 3
             bound_ms = flops / (gemm["gflops"] * 1e9) * 1000
@@ -241,6 +245,7 @@ def main():
                    "fast_ms": round(fast["step_ms"], 1), "speedup": round(stock["step_ms"] / fast["step_ms"], 2),
                    "gflop_step": round(flops / 1e9, 2), "gemm_bound_ms": round(bound_ms, 1),
                    "fast_over_bound": round(fast["step_ms"] / bound_ms, 1),
+                   "synapse_ms": round(syn_ms, 1), "exact_cap": round(stock["step_ms"] / syn_ms, 2),
                    "stock_peak_mb": round(stock["peak_rss_mb"]), "fast_peak_mb": round(fast["peak_rss_mb"]),
                    "stock_step_mb": round(stock["peak_rss_mb"] - stock["base_rss_mb"]),
                    "fast_step_mb": round(fast["peak_rss_mb"] - fast["base_rss_mb"]),
