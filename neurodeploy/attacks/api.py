@@ -6,18 +6,23 @@ tensor (tests use it with hand-made models); :func:`attack` adds loading and fil
 """
 from __future__ import annotations
 
+import hashlib
+import json
+import shutil
 import time
 from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
+from neurodeploy.atomic import write_json
 from neurodeploy.attacks.checks import CHECK_NAMES, SKIPPED, Check
 from neurodeploy.attacks.report import AttackReport, write_report
-from neurodeploy.attacks.suite import (AttackConfig, plan, primary, large_eps_value, masking_checks, run_eps,
-                                       run_member, MemberResult)
+from neurodeploy.attacks.suite import (AttackConfig, EpsResult, plan, primary, large_eps_value, masking_checks,
+                                       run_eps, run_member, MemberResult)
 from neurodeploy.attacks.target import Target
 from neurodeploy.errors import BadInputError, UsageError
+from neurodeploy.files import read_json
 
 
 def _model_info(target: Target, cfg: AttackConfig) -> dict:
@@ -34,9 +39,39 @@ def _model_info(target: Target, cfg: AttackConfig) -> dict:
     return info
 
 
+def _partial_key(cfg: AttackConfig, run: str, y: torch.Tensor, eps: float) -> str:
+    """What one ε's result depends on: the settings, the attacked model's path, the labels, ε."""
+    blob = json.dumps({"config": _config_dict(cfg), "run": run, "labels": y.tolist(), "eps": eps}, sort_keys=True,
+                      default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _read_partial(path: Path, key: str) -> EpsResult | None:
+    """One finished ε of an interrupted run (written by :func:`_write_partial`), if it is this run's."""
+    if not path.exists():
+        return None
+    try:
+        d = read_json(path)
+        if d.get("key") != key:
+            return None
+        r = dict(d["result"])
+        r["members"] = [MemberResult(**m) for m in r["members"]]
+        return EpsResult(**r)
+    except (BadInputError, KeyError, TypeError, ValueError):
+        return None  # unreadable or from another version: that ε runs again
+
+
+def _write_partial(path: Path, key: str, r: EpsResult) -> None:
+    write_json(path, {"format": "neurodeploy-attack-eps/1", "key": key, "result": asdict(r)})
+
+
 def evaluate(target: Target, x: torch.Tensor, y: torch.Tensor, cfg: AttackConfig, deployed=None,
-             transfer: Target | None = None, progress=None, run: str = "(model)") -> AttackReport:
-    """Attack images ``x`` (N, C, H, W) in [0, 1] with labels ``y`` as ``cfg`` says."""
+             transfer: Target | None = None, progress=None, run: str = "(model)", partial_dir=None) -> AttackReport:
+    """Attack images ``x`` (N, C, H, W) in [0, 1] with labels ``y`` as ``cfg`` says.
+
+    ``partial_dir``: each finished ε is kept there (JSON) and reused by a rerun with the same
+    settings, model and labels, so an interrupted run loses at most the ε in progress (each ε's
+    attacks draw their randomness from ``cfg.seed`` and the member, not from earlier ε)."""
     cfg.validate()
     t0 = time.perf_counter()
     idx = torch.arange(x.shape[0])
@@ -53,9 +88,15 @@ def evaluate(target: Target, x: torch.Tensor, y: torch.Tensor, cfg: AttackConfig
         notes.append("transfer: PGD on the source model's exact gradient (its final output), judged on this model")
     results = []
     for eps in cfg.eps:
-        r = run_eps(members, target, x, y, idx, clean_ok, eps, cfg, deployed, dep_clean, transfer, progress)
-        if deployed is not None and cfg.sim_samples > 0:
-            r.sim = _sim_check(deployed, members, r, target, x, y, idx, eps, cfg, transfer)
+        path = Path(partial_dir) / f"eps-{eps!r}.json" if partial_dir is not None else None
+        key = _partial_key(cfg, run, y, eps) if path is not None else ""
+        r = _read_partial(path, key) if path is not None else None
+        if r is None:
+            r = run_eps(members, target, x, y, idx, clean_ok, eps, cfg, deployed, dep_clean, transfer, progress)
+            if deployed is not None and cfg.sim_samples > 0:
+                r.sim = _sim_check(deployed, members, r, target, x, y, idx, eps, cfg, transfer)
+            if path is not None:
+                _write_partial(path, key, r)
         results.append(r)
     clean_acc = float(clean_ok.double().mean())
     large, main = None, primary(members)
@@ -153,11 +194,19 @@ def attack(run_dir, cfg: AttackConfig, out_dir=None, progress=None) -> AttackRep
         raise BadInputError(f"data set '{clf.config.dataset}' has no test images to attack")
     x = torch.from_numpy(ds.images).float().div_(255.0)
     y = torch.from_numpy(ds.labels).to(torch.int64)
-    rep = evaluate(target, x, y, cfg, deployed, transfer, progress, run=str(run_dir))
+    partial = partial_folder(out_dir) if out_dir is not None else None
+    rep = evaluate(target, x, y, cfg, deployed, transfer, progress, run=str(run_dir), partial_dir=partial)
     rep.versions = versions()
     rep.notes.append(f"data: {ds.source} (first {len(ds)} test images)")
     if artifact:
         rep.notes.append(f"{run_dir}: white-box through its float twin; every decision judged on the emulator (emu)")
     if out_dir is not None:
         write_report(rep, Path(out_dir))
+        shutil.rmtree(partial, ignore_errors=True)
     return rep
+
+
+def partial_folder(out_dir) -> Path:
+    """``OUT.partial`` beside ``--out OUT``: finished ε of a run still going (or interrupted)."""
+    out = Path(out_dir)
+    return out.with_name(out.name + ".partial")

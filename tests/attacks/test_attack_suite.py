@@ -141,6 +141,7 @@ def test_deployed_and_cli(snn_run, tmp_path):
         assert r["deployed_robust_accuracy"] == pytest.approx(r["robust_accuracy"])
         assert r["per_sample"]["deployed_broken"] is not None
     assert "deployed" in (out / "attack.md").read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.net", "out"]  # the per-ε partials are gone
     bad = CliRunner().invoke(main, ["attack", str(snn_run), "--eps", "0.1", "--exit", "sometimes"])
     assert bad.exit_code == 2 and "exit rule" in bad.output
 
@@ -150,3 +151,38 @@ def test_square_check_on_survivors_counts_square_only_breaks():
     ok = chk.square_vs_whitebox([(0.1, None, 0.5, 1, 200)], 0.01)
     assert ok.status == chk.PASS and "breaks 1 sample" in ok.detail
     assert chk.square_vs_whitebox([(0.1, None, 0.5, 9, 200)], 0.01).status == chk.FAILED
+
+
+def test_interrupted_attack_keeps_finished_eps(snn, ann, data, suite_report, tmp_path, monkeypatch):
+    """Each finished ε is kept in the partial folder; a rerun skips it and gives the same report
+    as the uninterrupted run; other settings do not reuse it."""
+    from neurodeploy.attacks import api
+
+    x, y, _ = (t[:60] for t in data)
+    cfg = AttackConfig(attack="suite", eps=(0.02, 0.05), exit="margin:2", **FAST)
+    real, calls = api.run_eps, []
+
+    def dies_on_second(members, target, x_, y_, idx, clean_ok, eps, *a, **k):
+        if eps == 0.05:
+            raise KeyboardInterrupt
+        return real(members, target, x_, y_, idx, clean_ok, eps, *a, **k)
+
+    monkeypatch.setattr(api, "run_eps", dies_on_second)
+    part = tmp_path / "out.partial"
+    with pytest.raises(KeyboardInterrupt):
+        evaluate(Target(snn, "margin:2"), x, y, cfg, transfer=Target(ann, "off"), progress=False, partial_dir=part)
+    assert [p.name for p in part.iterdir()] == ["eps-0.02.json"]
+
+    def counting(members, target, x_, y_, idx, clean_ok, eps, *a, **k):
+        calls.append(eps)
+        return real(members, target, x_, y_, idx, clean_ok, eps, *a, **k)
+
+    monkeypatch.setattr(api, "run_eps", counting)
+    rep = evaluate(Target(snn, "margin:2"), x, y, cfg, transfer=Target(ann, "off"), progress=False, partial_dir=part)
+    assert calls == [0.05]
+    for a, b in zip(rep.results, suite_report.results):
+        assert a.broken_by == b.broken_by and a.robust_accuracy == b.robust_accuracy
+        assert [m.name for m in a.members] == [m.name for m in b.members]
+    other = AttackConfig(attack="suite", eps=(0.02,), exit="margin:2", steps=5, queries=60, limit=None)
+    evaluate(Target(snn, "margin:2"), x, y, other, transfer=Target(ann, "off"), progress=False, partial_dir=part)
+    assert calls == [0.05, 0.02]  # other settings: the kept 0.02 is not theirs
