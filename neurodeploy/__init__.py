@@ -6,10 +6,10 @@ import os as _os
 if "OMP_WAIT_POLICY" not in _os.environ and "GOMP_SPINCOUNT" not in _os.environ:
     _os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
 
-# large tensors on transparent huge pages: no page fault per 4 KiB each step (neurodeploy.allocator)
+# freed tensors stay in glibc's heap for the next step: no page fault per 4 KiB (neurodeploy.allocator)
 from neurodeploy import allocator as _allocator  # noqa: E402
 
-_allocator.request_huge_pages()
+_allocator.keep_freed_memory()
 
 from neurodeploy import _lava_compat  # noqa: E402
 

@@ -1,55 +1,56 @@
-"""import neurodeploy puts large tensors on huge pages: a re-allocated 64 MiB tensor costs few page faults."""
+"""import neurodeploy keeps freed memory in glibc's heap: a training step stops paying page faults for its tensors."""
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-from pathlib import Path
-
-import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 _PROBE = r"""
 import resource
-import neurodeploy, torch  # neurodeploy first: it sets THP_MEM_ALLOC_ENABLE before torch reads it
-def faults_of_one_step():
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    x = torch.ones(16 * 2**20)  # 64 MiB, written: every page touched
-    del x
-    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
-print(min(faults_of_one_step() for _ in range(3)))
+import neurodeploy, torch
+from neurodeploy.runfolder import build_classifier
+from neurodeploy.training.config import TrainConfig
+from neurodeploy.training.losses import temporal_loss
+torch.set_num_threads(1)
+torch.manual_seed(0)
+clf = build_classifier(TrainConfig(model="mlp", steps=8, seed=0))
+opt = torch.optim.Adam(clf.net.parameters(), lr=1e-3)
+x, y = torch.rand(64, 1, 28, 28), torch.randint(0, 10, (64,))
+def step():
+    opt.zero_grad()
+    temporal_loss(clf.cumulative(x), y).backward()
+    opt.step()
+for _ in range(3):
+    step()  # the first steps pay
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(3):
+    step()
+print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) // 3)
 """
 
 
 def _faults(env: dict) -> int:
     r = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, cwd=ROOT,
-                       env={**{k: v for k, v in os.environ.items() if k != "THP_MEM_ALLOC_ENABLE"},
+                       env={**{k: v for k, v in os.environ.items() if k not in ("NEURODEPLOY_HEAP", "THP_MEM_ALLOC_ENABLE")},
                             "PYTHONPATH": ROOT, **env})
     assert r.returncode == 0, r.stderr
     return int(r.stdout.strip().splitlines()[-1])
 
 
-def _thp_mode() -> str:
-    try:
-        text = Path("/sys/kernel/mm/transparent_hugepage/enabled").read_text()
-    except OSError:
-        return "absent"
-    return text[text.index("[") + 1:text.index("]")]
+def test_a_training_step_reuses_its_memory():
+    """Page faults per training step (MLP, T = 8, batch 64): glibc's defaults map the large
+    tensors afresh every step; kept, the next step reuses them."""
+    system, kept = _faults({"NEURODEPLOY_HEAP": "system"}), _faults({})
+    assert system > 1000
+    assert kept * 10 < system, (kept, system)
 
 
-def test_request_huge_pages_sets_the_variable_unless_set(monkeypatch):
-    from neurodeploy.allocator import ENV, request_huge_pages
+def test_system_leaves_glibc_alone(monkeypatch):
+    from neurodeploy.allocator import keep_freed_memory
 
-    monkeypatch.delenv(ENV, raising=False)
-    request_huge_pages()
-    assert os.environ[ENV] == "1"
-    monkeypatch.setenv(ENV, "0")
-    request_huge_pages()
-    assert os.environ[ENV] == "0"  # the user's choice stands
-
-
-@pytest.mark.skipif(_thp_mode() not in ("always", "madvise"), reason="the kernel offers no transparent huge pages")
-def test_a_large_tensor_costs_few_page_faults():
-    assert _faults({"THP_MEM_ALLOC_ENABLE": "0"}) > 4000  # 64 MiB / 4 KiB = 16384 faults
-    assert _faults({}) < 2048  # 32 huge pages (plus 4 KiB ones where none was free): 8x fewer at least
+    monkeypatch.setenv("NEURODEPLOY_HEAP", "system")
+    assert keep_freed_memory() is False
+    monkeypatch.setenv("NEURODEPLOY_HEAP", "keep")
+    assert keep_freed_memory() is True
