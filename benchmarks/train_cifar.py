@@ -8,13 +8,22 @@ equivalent) starting from the trained twin (``--init-from``: data-based weight n
 :mod:`neurodeploy.training.convert`) and fine-tuned with SLAYER at a lower learning rate. Runs resume from their checkpoints in benchmarks/out/runs/
 (re-running continues, never restarts; an interrupted run loses at most the epoch in progress).
 Prints each figure beside its target and writes benchmarks/out/train_cifar.json.
+
+``--deploy`` then, on the trained SNN: export (``--ship`` also copies it to
+``netx_models/cifar10_conv32_early_burst_T8.net``), ``emu`` against Lava's ``sim`` on
+``--sim-images`` test images (every step's output spike counts), the attack suite at
+ε = 2/255, 4/255, 8/255 on ``--attack-images`` test images (white-box, straight-through encoder
+gradient, judged also on the exported model), and the modelled energy on loihi2; writes
+benchmarks/out/train_cifar_deploy.json and the attack and energy reports beside it.
 """
 from __future__ import annotations
 
 import argparse
 import time
 
-from common import OUT, data_dir, table, write_result
+from pathlib import Path
+
+from common import OUT, ROOT, data_dir, table, write_result
 from neurodeploy.threads import configure_threads
 from neurodeploy.training.recipes import cifar10_ann, cifar10_snn
 from neurodeploy.training.run import train
@@ -31,6 +40,10 @@ def main():
     p.add_argument("--test-limit", type=int, default=None, help="test images (smoke tests)")
     p.add_argument("--name", default="train_cifar", help="JSON name and run-folder prefix")
     p.add_argument("--threads", default=None, help="torch threads (default: the CLI's rule, usable cores not busy)")
+    p.add_argument("--deploy", action="store_true", help="after training: export, emu vs sim, attacks, energy")
+    p.add_argument("--ship", action="store_true", help="with --deploy: copy the export to netx_models/")
+    p.add_argument("--sim-images", type=int, default=100)
+    p.add_argument("--attack-images", type=int, default=200)
     a = p.parse_args()
     configure_threads(a.threads)
     root = data_dir(a.data_dir, need="cifar-10-batches-py")
@@ -63,6 +76,60 @@ def main():
     print(table(rows, list(rows[0])))
     print(f"ANN - SNN gap: {100 * gap:.1f} points (target <= 8): {'yes' if gap <= 0.08 else 'NO'}")
     write_result(a.name, result)
+    if a.deploy:
+        deploy(OUT / "runs" / f"{a.name}_snn_conv32_early_burst_T8", a, root)
+
+
+SHIPPED = ROOT / "netx_models" / "cifar10_conv32_early_burst_T8.net"
+
+
+def deploy(run_dir: Path, a, root: str) -> None:
+    """Export, emu == sim, attacks at the literature's ε, energy (module docstring)."""
+    import shutil
+
+    from neurodeploy import export_run, make_report, netx
+    from neurodeploy.attacks import AttackConfig, attack
+    from neurodeploy.runtime.api import encode_dataset_for_model, run_model
+
+    folder = OUT / f"{a.name}_deploy"
+    folder.mkdir(parents=True, exist_ok=True)
+    net_path = folder / "model.net"
+    t0 = time.time()
+    export_run(run_dir, net_path, check_samples=64, data_dir=root)
+    model = netx.read(net_path)
+    spikes, labels = encode_dataset_for_model(model, None, "test", a.sim_images, root, None)
+    emu = run_model(model, spikes, labels, "emu", "off", progress=False, path=str(net_path))
+    sim = run_model(model, spikes, labels, "sim", "off", progress=True, path=str(net_path))
+    n = len(labels)
+    parity = {"images": n, "identical_every_step": float((emu.step_counts == sim.step_counts).reshape(n, -1).all(1).mean()),
+              "identical_predictions": float((emu.prediction == sim.prediction).mean()),
+              "emu_accuracy": float((emu.prediction == labels).mean()), "sim_seconds": sim.wall_time}
+    eps = (2 / 255, 4 / 255, 8 / 255)
+    rep = attack(run_dir, AttackConfig(attack="suite", eps=eps, limit=a.attack_images, seed=a.seed, data_dir=root,
+                                       deployed=str(net_path)), out_dir=folder / "attack", progress=True)
+    energy = make_report(str(net_path), "loihi2", limit=1000, data_dir=root, out=folder / "energy")
+    e = energy.no_exit.energy
+    result = {"run": str(run_dir), "model_net": str(net_path), "size_bytes": net_path.stat().st_size, "sim_vs_emu": parity,
+              "attack": {f"{r.eps * 255:.0f}/255": {"robust_accuracy": r.robust_accuracy,
+                                                    "deployed_robust_accuracy": r.deployed_robust_accuracy}
+                         for r in rep.results},
+              "attack_clean_accuracy": rep.clean_accuracy, "attack_images": rep.n, "attack_gradient": "ste (suite)",
+              "masking_checks": [c.to_dict() for c in rep.checks],
+              "energy_loihi2": {"dynamic_J": e.dynamic_J, "total_J": e.total_J, "latency_s": e.latency_s,
+                                "accuracy": energy.no_exit.accuracy},
+              "seconds": time.time() - t0}
+    print(table([{"figure": "emu == sim, every step's output counts", "value": f"{parity['identical_every_step']:.1%} of {n}"},
+                 {"figure": "emu accuracy (those images)", "value": f"{parity['emu_accuracy']:.1%}"},
+                 *({"figure": f"suite robust accuracy, eps {k}", "value": f"{v['robust_accuracy']:.1%} "
+                    f"(deployed {v['deployed_robust_accuracy']:.1%})"} for k, v in result["attack"].items()),
+                 {"figure": "loihi2 modelled energy per image (dynamic / total)",
+                  "value": f"{e.dynamic_J * 1e6:.2f} uJ / {e.total_J * 1e6:.2f} uJ"},
+                 {"figure": "NetX size", "value": f"{result['size_bytes'] / 1e6:.2f} MB (target < 5 MB)"}],
+                ["figure", "value"]))
+    write_result(f"{a.name}_deploy", result)
+    if a.ship:
+        shutil.copyfile(net_path, SHIPPED)
+        print(f"shipped {SHIPPED.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
