@@ -39,5 +39,11 @@ def write_result(name: str, result: dict) -> Path:
     return path
 
 
+def identical_every_step(a, b) -> float:
+    """Fraction of samples whose output spike counts agree at every step (two ``RunResult``s)."""
+    n = a.step_counts.shape[0]
+    return float((a.step_counts == b.step_counts).reshape(n, -1).all(1).mean())
+
+
 def table(rows: list[dict], cols: list[str]) -> str:
     return markdown_table(rows, cols)

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from common import ROOT, data_dir, table, write_result
+from common import ROOT, data_dir, identical_every_step, table, write_result
 import neurodeploy
 from neurodeploy import netx
 from neurodeploy.runtime.api import encode_dataset_for_model, run_model
@@ -58,10 +58,9 @@ for _ in range(5):  # median of 5 (the first call warms up); sim runs once, its 
 emu_s = float(np.median(emu_times))
 sim_full = run_model(model, spikes, labels, "sim", "off", progress=True, path=a.model)
 sim_s = sim_full.wall_time
-same_steps = (emu_full.step_counts == sim_full.step_counts).reshape(N, -1).all(1)
 parity = {
     "samples": N,
-    "identical_spike_counts_every_step": float(same_steps.mean()),
+    "identical_spike_counts_every_step": identical_every_step(emu_full, sim_full),
     "identical_predictions": float((emu_full.prediction == sim_full.prediction).mean()),
     "identical_exit_steps": float((emu_full.exit_step == sim_full.exit_step).mean()),
 }
@@ -172,10 +171,9 @@ def throughput_row(name, path, model, x, rule):
         emu_t.append(time.perf_counter() - t0)
     sim = run_model(model, x, None, "sim", rule, progress=True, path=path)
     n = int(x.shape[0])
-    same = (e.step_counts == sim.step_counts).reshape(n, -1).all(1)
     emu_rate, sim_rate = n / float(np.median(emu_t)), n / sim.wall_time
     return {"model": name, "exit": rule, "samples": n, "mean_exit_step": float(e.exit_step.mean()),
-            "identical_every_step": float(same.mean()),
+            "identical_every_step": identical_every_step(e, sim),
             "identical_predictions": float((e.prediction == sim.prediction).mean()),
             "identical_exit_steps": float((e.exit_step == sim.exit_step).mean()),
             "emu_samples_per_s": emu_rate, "sim_samples_per_s": sim_rate, "emu_over_sim": emu_rate / sim_rate,

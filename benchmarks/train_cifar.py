@@ -24,7 +24,7 @@ import time
 
 from pathlib import Path
 
-from common import OUT, ROOT, data_dir, table, write_result
+from common import OUT, ROOT, data_dir, identical_every_step, table, write_result
 from neurodeploy.threads import configure_threads
 from neurodeploy.training.recipes import cifar10_ann, cifar10_snn
 from neurodeploy.training.run import train
@@ -107,7 +107,7 @@ def deploy(run_dir: Path, a, root: str) -> None:
     emu = run_model(model, spikes, labels, "emu", "off", progress=False, path=str(net_path))
     sim = run_model(model, spikes, labels, "sim", "off", progress=True, path=str(net_path))
     n = len(labels)
-    parity = {"images": n, "identical_every_step": float((emu.step_counts == sim.step_counts).reshape(n, -1).all(1).mean()),
+    parity = {"images": n, "identical_every_step": identical_every_step(emu, sim),
               "identical_predictions": float((emu.prediction == sim.prediction).mean()),
               "emu_accuracy": float((emu.prediction == labels).mean()), "sim_seconds": sim.wall_time}
     eps = (2 / 255, 4 / 255, 8 / 255)

@@ -79,7 +79,7 @@ def _rss_mb() -> float:
 
 
 # ------------------------------------------------------------------------------------ workers
-def worker_step(model, steps, batch, reps, mode) -> dict:
+def worker_step(model, steps, batch, reps, mode, synapse=False) -> dict:
     import torch
 
     os.environ["NEURODEPLOY_DYNAMICS"] = mode
@@ -96,7 +96,7 @@ def worker_step(model, steps, batch, reps, mode) -> dict:
         times.append(time.perf_counter() - t0)
     peak = _maxrss_mb()
     return {"step_ms": 1000 * statistics.median(times), "times_ms": [1000 * t for t in times], "peak_rss_mb": peak,
-            "base_rss_mb": base, "synapse_ms": _synapse_ms(clf, opt, x, y, reps)}
+            "base_rss_mb": base, "synapse_ms": _synapse_ms(clf, opt, x, y, reps) if synapse else None}
 
 
 def _synapse_ms(clf, opt, x, y, reps) -> float:
@@ -234,7 +234,7 @@ def main():
             for _ in range(max(1, a.rounds)):      # alternate, so drift hits both alike
                 for mode in runs:
                     runs[mode].append(run_job("step", a.threads, model=model, steps=T, batch=a.batch, reps=a.reps,
-                                              mode=mode))
+                                              mode=mode, synapse=True))
             stock, fast = (dict(r[0], step_ms=statistics.median(x["step_ms"] for x in r)) for r in runs.values())
             # the convolutions exactness fixes (the same mkldnn calls in both modes): median over all runs
             syn_ms = statistics.median(x["synapse_ms"] for r in runs.values() for x in r)

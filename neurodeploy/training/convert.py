@@ -41,7 +41,7 @@ def activation_scales(ann_net: torch.nn.Module, images: torch.Tensor, percentile
     """λ for the input (1) and after every synaptic layer: the ``percentile`` of the positive
     activations (after ReLU; the last layer's positive logits)."""
     scales, h = [1.0], images
-    layers = list(ann_net.layers) if hasattr(ann_net, "layers") else list(ann_net.children())
+    layers = list(ann_net.layers)
     for i, m in enumerate(layers):
         h = m(h)
         last = i == len(layers) - 1
@@ -80,7 +80,7 @@ def init_from_ann(snn_clf, ann_clf, images_u8: np.ndarray, source: str) -> list:
     if any(getattr(s, "bias", None) is not None for s in syn):
         raise BadInputError(f"{source}: the SNN has synaptic biases; the ANN twin has none")
     x = torch.from_numpy(np.ascontiguousarray(images_u8)).float().div_(255.0)
-    scales = activation_scales(ann_clf.net, ann_clf.quantise(x) if hasattr(ann_clf, "quantise") else x)
+    scales = activation_scales(ann_clf.net, ann_clf.quantise(x))
     threshold = float(snn_clf.net.neuron.threshold)
     for s, w in zip(syn, snn_weights(ann_w, scales, threshold)):
         s.weight.copy_(w.reshape(s.weight.shape))
