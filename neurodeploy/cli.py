@@ -125,7 +125,7 @@ def data_fetch(name, data_dir, mirror):
 @click.option("--dataset", default="fashion-mnist", show_default=True)
 @click.option("--model", default="mlp", show_default=True, help="mlp | conv28 | conv32")
 @click.option("--encoding", default="early_burst", show_default=True,
-              help="direct | poisson | early_burst | early_burst_floor | late_burst | ttfs | fusion:A+B")
+              help="direct | graded[:BITS] | poisson | early_burst | early_burst_floor | late_burst | ttfs | fusion:A+B")
 @click.option("--steps", "-T", default=8, show_default=True, type=ct.STEPS, help="Time steps T.")
 @click.option("--epochs", default=5, show_default=True, type=ct.EPOCHS)
 @click.option("--seed", default=0, show_default=True, type=ct.SEED)

@@ -31,7 +31,7 @@ def build_classifier(cfg: TrainConfig):
     if cfg.ann:
         return ANNClassifier(ANNNet(cfg.model, len(s.classes), s.shape[0]))
     net = SpikingNet(cfg.model, len(s.classes), s.shape[0] * enc.channels_factor,
-                     NeuronConfig(**cfg.neuron), cfg.weight_scale)
+                     NeuronConfig(**cfg.neuron), cfg.weight_scale, input_bits=enc.message_bits)
     return SpikingClassifier(net, enc, cfg.steps, cfg.seed)
 
 

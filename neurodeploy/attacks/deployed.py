@@ -44,7 +44,7 @@ class DeployedModel:
         outs = []
         for lo in range(0, x.shape[0], batch):
             s = eval_spikes(self.encoder, x[lo:lo + batch], self.steps, idx[lo:lo + batch], self.seed)
-            outs.append(emulate(self.net, s).counts)
+            outs.append(emulate(self.net, self.encoder.to_deployed(s)).counts)
         return torch.cat(outs, dim=0)
 
     def decide(self, x: torch.Tensor, idx: torch.Tensor) -> tuple:
@@ -60,7 +60,7 @@ class DeployedModel:
         A separate process because Lava forks its runtime, which can deadlock a parent whose torch
         thread pools are already running (observed here); the subprocess also bounds the time.
         """
-        s = eval_spikes(self.encoder, x, self.steps, idx, self.seed).to(torch.uint8)
+        s = self.encoder.to_deployed(eval_spikes(self.encoder, x, self.steps, idx, self.seed))
         emu_pred, emu_exit = self.decide(x, idx)
         with tempfile.TemporaryDirectory(prefix="neurodeploy-attack-sim-") as tmp:
             inp, out = Path(tmp) / "spikes.npy", Path(tmp) / "result.json"

@@ -6,6 +6,8 @@ Formulas (docs/attacks.md, as in the seed paper's public code):
 name           s[t]                                             attack surrogate (default)
 =============  ===============================================  ==========================
 direct         x  (analog current every step; not spikes)        exact (identity per step)
+graded         q / 2^b, q = round(x (2^b - 1)): a b-bit graded   straight-through
+               spike every step (Loihi 2 payload; deployable)
 poisson        Bernoulli(x), independent per step, seeded         straight-through
 early_burst    1[t/T < x]     bright pixels first and longest     spike-only
 early_burst_floor  1[t < floor(x T)]  count = floor(x T): x < 1/T      spike-only
@@ -91,6 +93,15 @@ class Encoder:
             d.pop(k, None)
         return d
 
+    @property
+    def message_bits(self) -> int:
+        """Bits of the payload the deployed network's first synapse receives (0: unary 0/1 spikes)."""
+        return 0
+
+    def to_deployed(self, spikes: torch.Tensor) -> torch.Tensor:
+        """What the NetX network takes for ``spikes`` (this encoder's output): 0/1 as uint8."""
+        return spikes.to(torch.uint8)
+
 
 @dataclass
 class Direct(Encoder):
@@ -105,6 +116,40 @@ class Direct(Encoder):
 
     def encode(self, x, T, generator=None, surrogate=None):
         return x.unsqueeze(-1).expand(*x.shape, T)  # differentiable as is
+
+
+MAX_GRADED_BITS = 8
+
+
+@dataclass
+class Graded(Encoder):
+    """Graded spikes: at every step the pixel's b-bit level q = round(x (2^b - 1)) as one spike's
+    payload (Loihi 2; NetX ``input_message_bits = b``). The network sees s[t] = q / 2^b.
+
+    Exact on Lava: the first layer receives a = W q with W = k/64 as integers k q, so its neurons
+    keep their state 2^b times finer than the others (``SpikingNet(input_bits=b)``; the export
+    writes that layer's threshold as vThMant = θ·64·2^b). Lava's 24-bit state then bounds that
+    layer's current and voltage by 2^(11-b) (32 at b = 6).
+    """
+
+    name: str = "graded"
+    bits: int = 6
+    default_surrogate: str = "ste"
+
+    def __post_init__(self):
+        if not isinstance(self.bits, int) or isinstance(self.bits, bool) or not 1 <= self.bits <= MAX_GRADED_BITS:
+            raise UsageError(f"graded encoding: bits must be an integer in 1..{MAX_GRADED_BITS}, got {self.bits!r}")
+
+    @property
+    def message_bits(self) -> int:
+        return self.bits
+
+    def spikes(self, x, T, generator=None):
+        q = torch.round(x.clamp(0, 1) * ((1 << self.bits) - 1))
+        return (q / (1 << self.bits)).unsqueeze(-1).expand(*x.shape, T).contiguous()
+
+    def to_deployed(self, spikes: torch.Tensor) -> torch.Tensor:
+        return torch.round(spikes * (1 << self.bits)).to(torch.uint8)
 
 
 @dataclass
@@ -178,6 +223,8 @@ class Fusion(Encoder):
         self._encoders = [make_encoder(p) for p in self.parts]
         if any(isinstance(e, Fusion) for e in self._encoders):
             raise UsageError("fusion cannot contain fusion")
+        if any(e.message_bits for e in self._encoders):  # one payload width for the whole first layer
+            raise UsageError("fusion cannot contain a graded encoding")
         self.stochastic = any(e.stochastic for e in self._encoders)
         self.analog = any(e.analog for e in self._encoders)
 
@@ -196,23 +243,31 @@ class Fusion(Encoder):
 
 
 ENCODERS = {
-    "direct": Direct, "poisson": Poisson, "early_burst": EarlyBurst, "early_burst_floor": EarlyBurstFloor,
+    "direct": Direct, "graded": Graded, "poisson": Poisson, "early_burst": EarlyBurst, "early_burst_floor": EarlyBurstFloor,
     "late_burst": LateBurst, "ttfs": TTFS, "fusion": Fusion}
 
 
 def make_encoder(spec) -> Encoder:
-    """Build an encoder from a name (``"early_burst"``, ``"fusion:early_burst+ttfs"``) or a config dict."""
+    """Build an encoder from a name (``"early_burst"``, ``"graded:8"``, ``"fusion:early_burst+ttfs"``)
+    or a config dict."""
     if isinstance(spec, Encoder):
         return spec
     if isinstance(spec, dict):
         name = spec.get("name", "")
         if name == "fusion":
             return Fusion(parts=list(spec.get("parts", [])))
+        if name == "graded":
+            return Graded(bits=spec.get("bits", Graded.bits))
         spec = name
     name = str(spec).replace("-", "_").lower()
     if name.startswith("fusion"):
         _, _, parts = name.partition(":")
         return Fusion(parts=parts.split("+")) if parts else Fusion()
+    if name.startswith("graded:"):
+        bits = name.partition(":")[2]
+        if not bits.isdigit():
+            raise UsageError(f"graded encoding: '{spec}' needs a number of bits, e.g. graded:6")
+        return Graded(bits=int(bits))
     aliases = {"rate": "poisson", "pre": "early_burst", "post": "late_burst", "latency": "ttfs", "const": "direct"}
     name = aliases.get(name, name)
     if name not in ENCODERS:

@@ -24,14 +24,15 @@ QUANTISATION = {
     "weights": "8-bit signed: even integers in [-256, 254] (SLAYER quantize_8bit, weight = k / 64)",
     "weight_exponent": 0,
     "decays": "12-bit (fraction x 4096)",
-    "threshold": "vThMant = threshold x 64, compared as vThMant << 6",
+    "threshold": "vThMant = threshold x 64 (x 2^b in the first layer of b-bit graded input), compared as vThMant << 6",
     "arithmetic": "Lava fixed_pt (Loihi 2) CUBA LIF",
 }
 
 
-def _neuron(block) -> netx.CubaNeuron:
+def _neuron(block, input_bits: int = 0) -> netx.CubaNeuron:
+    """``input_bits`` (the first layer of a graded-input net): its state is 2^b finer, so is vThMant."""
     p = block.neuron.device_params
-    return netx.CubaNeuron(i_decay=int(p["iDecay"]), v_decay=int(p["vDecay"]), v_th_mant=int(p["vThMant"]),
+    return netx.CubaNeuron(i_decay=int(p["iDecay"]), v_decay=int(p["vDecay"]), v_th_mant=int(p["vThMant"]) << input_bits,
                            ref_delay=int(p["refDelay"]), graded_spike=bool(p["gradedSpike"]))
 
 
@@ -49,14 +50,17 @@ def to_netx(clf: SpikingClassifier, card: dict) -> netx.NetxModel:
     net = clf.net
     in_shape = tuple(net.input_shape)
     layers = [netx.InputLayer(shape=in_shape)]
+    bits = int(getattr(net, "input_bits", 0))
     for spec, block, shape in zip(net.specs, net.blocks, shapes(in_shape, net.specs)):
         if isinstance(spec, Flatten):
             layers.append(netx.FlattenLayer(shape=tuple(shape)))
-        elif isinstance(spec, Conv):
-            layers.append(netx.ConvLayer(weight=_quantised_weight(block, conv=True), neuron=_neuron(block), shape=tuple(shape),
-                                         stride=(spec.stride,) * 2, padding=(spec.padding,) * 2))
+            continue
+        if isinstance(spec, Conv):
+            layers.append(netx.ConvLayer(weight=_quantised_weight(block, conv=True), neuron=_neuron(block, bits),
+                                         shape=tuple(shape), stride=(spec.stride,) * 2, padding=(spec.padding,) * 2))
         else:
-            layers.append(netx.DenseLayer(weight=_quantised_weight(block, conv=False), neuron=_neuron(block)))
+            layers.append(netx.DenseLayer(weight=_quantised_weight(block, conv=False), neuron=_neuron(block, bits)))
+        bits = 0
     return netx.NetxModel(layers=layers, card=card)
 
 
@@ -71,6 +75,7 @@ def model_card(clf: SpikingClassifier, cfg, metrics: dict, versions: dict, class
         "encoding": clf.encoder.config(),
         "steps": clf.steps,
         "input_shape": list(clf.net.input_shape),
+        "input_message_bits": int(clf.encoder.message_bits),
         "latency_steps": sum(1 for s in clf.net.specs if not isinstance(s, Flatten)),
         "loss": cfg.loss,
         "neuron": cfg.neuron,

@@ -22,7 +22,7 @@ def compare(model, clf, images_u8, seed: int = 0) -> dict:
     with torch.no_grad():
         spikes = encode_samples(clf.encoder, x, clf.steps, seed, range(len(x)), "test")
         ref = clf.net(spikes)
-    out = emulate(model, spikes).spikes.to(ref.dtype)
+    out = emulate(model, clf.encoder.to_deployed(spikes)).spikes.to(ref.dtype)
     same_pred = (ref.sum(-1).argmax(1) == out.sum(-1).argmax(1))
     same_train = (ref == out).flatten(1).all(1)
     return {"samples": len(x), "prediction_agreement": same_pred.float().mean().item(),

@@ -241,6 +241,17 @@ def graded_spikes(model, table, profile) -> list:
             for row, layer in _layers(model, table) if getattr(neuron_of(layer), "graded_spike", True)]
 
 
+@rule("graded_input", needs=("graded_spike_bits",))
+def graded_input(model, table, profile) -> list:
+    """Graded input (model card ``input_message_bits``) needs payloads at least that wide."""
+    bits, limit = model.input_message_bits, int(profile.limit("graded_spike_bits"))
+    if bits <= limit:
+        return []
+    first = next((row.index for row in table), None)
+    return [Violation("graded_input", first, f"input spikes carry {bits}-bit payloads; the target's graded "
+                                             f"spikes carry at most {limit} bits")]
+
+
 # ------------------------------------------------------------------------------------ per core
 @rule("neurons_per_core", needs=("neurons_per_core",))
 def neurons_per_core(model, table, profile) -> list:

@@ -45,12 +45,21 @@ def float_twin(model: netx.NetxModel, source: str = "model") -> SpikingClassifie
         raise BadInputError(f"{source}: no dense or conv layer")
     if any(getattr(l, "bias", None) is not None and np.any(np.asarray(l.bias)) for l in layers):
         raise BadInputError(f"{source}: layers with a bias have no float twin here (neurodeploy exports none)")
-    neurons = {(l.neuron.i_decay, l.neuron.v_decay, l.neuron.v_th_mant) for l in layers}
+    bits = model.input_message_bits  # graded input: the first layer's threshold is 2^b finer (encoders.Graded)
+    encoder = make_encoder(card["encoding"])
+    if encoder.message_bits != bits:
+        raise BadInputError(f"{source}: the card's input_message_bits ({bits}) does not match its encoding "
+                            f"'{encoder.name}' ({encoder.message_bits})")
+    if layers[0].neuron.v_th_mant % (1 << bits):
+        raise BadInputError(f"{source}: layer 0 threshold {layers[0].neuron.v_th_mant} is not a multiple of 2^{bits} "
+                            "(graded input)")
+    neurons = {(l.neuron.i_decay, l.neuron.v_decay, l.neuron.v_th_mant >> (bits if i == 0 else 0))
+               for i, l in enumerate(layers)}
     if len(neurons) != 1:
         raise BadInputError(f"{source}: layers differ in their neuron parameters; the twin needs one CUBA setting")
-    encoder = make_encoder(card["encoding"])
     in_channels = int(model.input_shape[0])
-    net = SpikingNet(str(card["model"]), len(card["classes"]), in_channels, _neuron_config(card, layers[0]))
+    net = SpikingNet(str(card["model"]), len(card["classes"]), in_channels, _neuron_config(card, layers[-1]),
+                     input_bits=bits)
     blocks = [b for b in net.blocks if getattr(b, "synapse", None) is not None]
     if tuple(net.input_shape) != tuple(model.input_shape) or len(blocks) != len(layers):
         raise BadInputError(f"{source}: its layers do not match model '{card['model']}' of the card")
@@ -66,7 +75,7 @@ def float_twin(model: netx.NetxModel, source: str = "model") -> SpikingClassifie
             target.copy_(torch.from_numpy(w.astype(np.float64) / WEIGHT_SCALE).reshape(target.shape).to(target.dtype))
             dev = block.neuron.device_params
             n = layer.neuron
-            if (dev["iDecay"], dev["vDecay"], dev["vThMant"]) != (n.i_decay, n.v_decay, n.v_th_mant):
+            if (dev["iDecay"], dev["vDecay"], dev["vThMant"] << (bits if i == 0 else 0)) != (n.i_decay, n.v_decay, n.v_th_mant):
                 raise BadInputError(f"{source}: layer {i} neuron ({n.i_decay}, {n.v_decay}, {n.v_th_mant}) has no "
                                     "exact float form")
     clf = SpikingClassifier(net, encoder, int(card["steps"]), int(card.get("seed", 0)))

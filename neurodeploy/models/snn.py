@@ -7,6 +7,10 @@ W = k/64, k even in [-256, 254]), then CUBA dynamics in SLAYER's fixed-point for
     v[t] = (1 - α_v) v[t-1] + u[t]          (α_v = voltage_decay, 12-bit)
     s[t] = v[t] ≥ θ ;  v[t] = 0 where s[t]
 
+``input_bits = b`` (graded input, :class:`neurodeploy.encoding.encoders.Graded`): the first layer
+receives s = q / 2^b and keeps its state scaled by 2^b more (SLAYER's ``s_scale``), so that
+its integer state is Lava's for the integer payload q.
+
 ``delay_shift=False``: the model's output at step t is its response to input steps 0..t. Lava
 adds one step of latency per synaptic layer; the runtime (``neurodeploy.runtime.emu``) indexes
 the deployed network's spikes by the input step that caused them, so deployed ``out[..., t]``
@@ -48,8 +52,9 @@ class SpikingNet(torch.nn.Module):
     """Spikes (N, C, H, W, T) -> output spikes (N, classes, T)."""
 
     def __init__(self, model: str, num_classes: int, in_channels: int, neuron: NeuronConfig | None = None,
-                 weight_scale: float = 2.0):
+                 weight_scale: float = 2.0, input_bits: int = 0):
         super().__init__()
+        self.input_bits = int(input_bits)
         slayer = _slayer()
         self.input_shape, self.specs = architecture(model, num_classes, in_channels)
         self.neuron = neuron or NeuronConfig()
@@ -68,6 +73,11 @@ class SpikingNet(torch.nn.Module):
                                                       delay_shift=False))
             shape = out_shape
         self.blocks = torch.nn.ModuleList(blocks)
+        if self.input_bits:  # b-bit graded input (encoding.Graded): the first layer's state on a 2^b finer grid
+            first = next(b for b in self.blocks if getattr(b, "neuron", None) is not None)
+            first.neuron.s_scale <<= self.input_bits
+            # strict v > θ on the integer grid: lava-dl's 0.01 / s_scale vanishes in float32 at this scale
+            first.neuron.threshold_eps = 0.5 / first.neuron.s_scale
         for block in self.blocks:  # NEURODEPLOY_DYNAMICS=fast|stock: same numbers, see cuba_fast
             if getattr(block, "neuron", None) is not None:
                 make_fast(block.neuron, getattr(block, "synapse", None))

@@ -11,7 +11,8 @@ Layout (what ``lava.lib.dl.netx.hdf5.Network`` loads)::
         neuron/     CUBA | LOIHI: type, iDecay, vDecay, vThMant, refDelay, gradedSpike
                     SDNN: type, vThMant, activation, sigma_output (output layer)
                     absent: dense layers get NetX's non-spiking integrator
-    /model_card    JSON text, ignored by NetX
+    /model_card    JSON text, ignored by NetX (``input_message_bits``: graded input, NetX's
+                   ``Network(input_message_bits=...)`` argument; absent = 0/1 spikes)
 
 The CUBA neuron in Lava fixed point (NetX maps it to ``lava.proc.lif.LIF`` with
 ``du = iDecay - 1``, ``dv = vDecay``, ``vth = vThMant``, ``bias_exp = 6``) per step::
@@ -189,6 +190,12 @@ class NetxModel:
         if isinstance(first, (DenseLayer, RecurrentDenseLayer)):
             return (int(first.weight.shape[1]),)
         raise NetxFormatError("model has no input layer to tell its input shape")
+
+    @property
+    def input_message_bits(self) -> int:
+        """Payload bits of the input the first synapse takes (model card; 0: unary 0/1 spikes).
+        NetX files carry no such field: ``Network(input_message_bits=...)`` is given it at load."""
+        return int(self.card.get("input_message_bits") or 0) if isinstance(self.card, dict) else 0
 
     @property
     def synaptic_layers(self) -> list:

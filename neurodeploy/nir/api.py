@@ -69,7 +69,7 @@ def verification_input(model: netx.NetxModel, steps: int, encoding, dataset, lim
     if encoding:
         from neurodeploy.runtime.api import encode_dataset_for_model
 
-        probe = netx.NetxModel(layers=model.layers, card={"encoding": encoding, "steps": steps,
+        probe = netx.NetxModel(layers=model.layers, card={**model.card, "encoding": encoding, "steps": steps,
                                                           "dataset": dataset, "seed": seed})
         x, _ = encode_dataset_for_model(probe, dataset, "test", limit, data_dir, seed)
         name = encoding.get("name") if isinstance(encoding, dict) else encoding
@@ -111,6 +111,9 @@ def import_file(nir_path, out_path, steps: int | None = None, encoding: str | No
     if T < 1:
         raise UsageError(f"--steps must be >= 1, got {T}")
     ds_name = dataset or (src.get("dataset") if enc else None) or ("fashion-mnist" if enc else None)
+    # graded input (encoding graded:b): the graph takes the integer payloads, the NetX file says how wide
+    bits = make_encoder(enc).message_bits if enc else int(src.get("input_message_bits") or 0)
+    imp.model.card = {"input_message_bits": bits}
     from neurodeploy import budget
 
     budget.check(budget.spike_trains(limit, int(np.prod(imp.model.input_shape)), T, 4),
@@ -135,7 +138,7 @@ def import_file(nir_path, out_path, steps: int | None = None, encoding: str | No
                                     "already in NetX values are stored exactly)",
                          "decays": "12-bit (fraction x 4096)", "layers": [l.to_dict() for l in imp.layers]},
         "approximate": bool(approximate), "approximations": list(imp.approximations),
-        "steps": T, "input_shape": list(imp.model.input_shape),
+        "steps": T, "input_shape": list(imp.model.input_shape), "input_message_bits": bits,
         "latency_steps": len(imp.model.synaptic_layers), "seed": int(seed),
         "nir_verified": v.to_dict(), "versions": versions(),
     })

@@ -330,8 +330,11 @@ def encode_dataset_for_model(model: netx_format.NetxModel, dataset: str | None =
     if seed is None:
         seed = int(card.get("seed") or 0)
     if getattr(enc, "analog", False):
-        raise BadInputError(f"encoding '{enc.name}' gives analog values; Lava takes binary spikes "
+        raise BadInputError(f"encoding '{enc.name}' gives analog values; Lava takes binary or graded spikes "
                             f"(deploy a model trained with a spike encoding)")
+    if enc.message_bits != model.input_message_bits:
+        raise BadInputError(f"{where}encoding '{enc.name}' sends {enc.message_bits}-bit spikes, the model takes "
+                            f"{model.input_message_bits}-bit input (model card input_message_bits)")
     want = tuple(int(s) for s in model.input_shape)
     # every layer's spike trains of every sample may be kept (report); checked before the data is read
     neurons = int(np.prod(want)) + sum(int(np.prod(l.shape)) for l in model.layers if not isinstance(l, netx_format.InputLayer))
@@ -353,9 +356,10 @@ def encode_dataset_for_model(model: netx_format.NetxModel, dataset: str | None =
         for lo in range(0, N, chunk):
             x = torch.from_numpy(ds.images[lo:lo + chunk]).float() / 255
             s = encode_samples(enc, x, T, int(seed), range(lo, lo + x.shape[0]), split)
-            if not bool(((s == 0) | (s == 1)).all()):
-                raise BadInputError(f"encoding '{enc.name}' did not give 0/1 spikes")
-            out[lo:lo + chunk] = s.reshape(s.shape[0], *want, T).to(torch.uint8)
+            d = enc.to_deployed(s)
+            if not bool((s == d.to(s.dtype) / (1 << enc.message_bits)).all()):
+                raise BadInputError(f"encoding '{enc.name}' did not give {'0/1 spikes' if not enc.message_bits else f'{enc.message_bits}-bit graded spikes'}")
+            out[lo:lo + chunk] = d.reshape(d.shape[0], *want, T)
     return out, np.asarray(ds.labels, dtype=np.int64)
 
 

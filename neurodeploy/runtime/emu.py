@@ -196,6 +196,7 @@ class EmuNet:
     input_shape: tuple
     layers: list = field(default_factory=list)
     input_layer: EmuLayer | None = None
+    input_bits: int = 0            # b-bit graded input straight into the first synapse (0: 0/1 spikes)
 
     @property
     def num_classes(self) -> int:
@@ -257,7 +258,11 @@ def compile_model(model: NetxModel, float_dtype=None) -> EmuNet:
     input_layer = None
     pending_flatten = False
     first = True
-    graded = False
+    input_bits = model.input_message_bits
+    if input_bits and isinstance(model.layers[0], InputLayer) and model.layers[0].neuron is not None:
+        raise NetxFormatError("the model card's input_message_bits needs a network without an input neuron "
+                              "(graded values go straight into the first synapse)")
+    graded = input_bits > 0
     for i, layer in enumerate(model.layers):
         where = f"layer {i}"
         if isinstance(layer, InputLayer):
@@ -336,7 +341,7 @@ def compile_model(model: NetxModel, float_dtype=None) -> EmuNet:
     if len(last.out_shape) == 3 and last.out_shape[1] * last.out_shape[2] != 1:
         raise NetxFormatError(f"the last layer must give one output per neuron of a vector, not a "
                               f"{last.out_shape} map")
-    return EmuNet(input_shape=tuple(model.input_shape), layers=layers, input_layer=input_layer)
+    return EmuNet(input_shape=tuple(model.input_shape), layers=layers, input_layer=input_layer, input_bits=input_bits)
 
 
 def _exact_float(w: np.ndarray, bound: int, float_dtype) -> torch.Tensor:
@@ -407,7 +412,7 @@ def check_input(x, net: EmuNet, mode: str | None = None, steps: int | None = Non
     """Validate network input for ``mode`` (default: the net's); returns ``(tensor, mode, T)``.
 
     ``spikes``: (N, *input_shape, T) 0/1 (graded integers when the first synapse takes graded
-    values); ``a_in``: (N, *input_shape, T) integers into the input neuron; ``bias``: (N,
+    values: 0..2^b-1 for the model card's ``input_message_bits`` b); ``a_in``: (N, *input_shape, T) integers into the input neuron; ``bias``: (N,
     *input_shape) integers held as the input neuron's ``bias_mant`` for ``steps`` steps.
     """
     mode = mode or net.default_input_mode
@@ -438,6 +443,9 @@ def check_input(x, net: EmuNet, mode: str | None = None, steps: int | None = Non
                             f"(N, {', '.join(map(str, exp))}, T)")
     if x.shape[-1] < 1:
         raise BadInputError(f"{what}: no time steps")
+    if mode == "spikes" and net.input_bits:
+        return (_check_integers(x, 0, (1 << net.input_bits) - 1, what, f"{net.input_bits}-bit graded spikes"),
+                mode, int(x.shape[-1]))
     lim = (1 << 15) if (mode == "a_in" and not net.input_layer.graded_out) else (1 << 23)
     return _check_integers(x, -lim, lim - 1, what, "Lava's integer input ports"), mode, int(x.shape[-1])
 

@@ -153,7 +153,8 @@ def _build_network(path: Path, plan: _Plan):
     skip = 1 if (plan.net_emu.input_layer is not None and plan.mode == "spikes") else 0
     try:
         with contextlib.redirect_stdout(sys.stderr):   # NetX prints weight-clipping warnings
-            net = netx.hdf5.Network(net_config=str(path), skip_layers=skip)
+            net = netx.hdf5.Network(net_config=str(path), skip_layers=skip,
+                                    input_message_bits=plan.net_emu.input_bits)
     except Exception as e:  # NetX raises assorted errors on files it cannot build
         raise netx_format.NetxFormatError(f"{path}: Lava NetX cannot build the network ({e})") from None
     has_input = plan.net_emu.input_layer is not None and not skip

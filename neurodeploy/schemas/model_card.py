@@ -9,6 +9,7 @@ extensible: later stages add their own); the known ones, with their cross-field 
 * ``dataset``, ``model``, ``format``, ``loss``: strings; ``classes``: list of strings
 * ``encoding``: ``{"name"[, "parts"]}``; ``neuron``: the run config's neuron table
 * ``image_shape``, ``input_shape``: lists of 1 or 3 positive integers; ``latency_steps`` >= 0
+* ``input_message_bits``: 0 (unary spikes in) or the payload bits of graded input, 1..24
 * ``classes`` count equals the model's number of outputs (checked by the reader, which knows the layers)
 """
 from __future__ import annotations
@@ -38,6 +39,7 @@ def check_card(card, source, num_outputs: int | None = None) -> dict:
     c.integer(card, "steps", source, 1, c.MAX_STEPS, optional=True, default=None)
     c.integer(card, "seed", source, 0, c.SEED_MAX, optional=True, default=None)
     c.integer(card, "latency_steps", source, 0, 1 << 20, optional=True, default=None)
+    c.integer(card, "input_message_bits", source, 0, 24, optional=True, default=None)
     if card.get("encoding") is not None:
         check_encoding(card, "encoding", source)
     if card.get("neuron") is not None:
