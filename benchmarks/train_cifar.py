@@ -11,7 +11,7 @@ regularisers (``--snn-rate-reg``/``--snn-hidden-reg`` put them back). Runs resum
 Prints each figure beside its target and writes benchmarks/out/train_cifar.json.
 
 ``--deploy`` then, on the trained SNN: export (``--ship`` also copies it to
-``netx_models/cifar10_conv32_early_burst_T8.net``), ``emu`` against Lava's ``sim`` on
+``netx_models/cifar10_conv32_<encoding>_T<T>.net``), ``emu`` against Lava's ``sim`` on
 ``--sim-images`` test images (every step's output spike counts), the attack suite at
 ε = 2/255, 4/255, 8/255 on ``--attack-images`` test images (white-box, straight-through encoder
 gradient, judged also on the exported model), and the modelled energy on loihi2; writes
@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from common import OUT, ROOT, data_dir, identical_every_step, table, write_result
+from neurodeploy.encoding import make_encoder
 from neurodeploy.threads import configure_threads
 from neurodeploy.training.recipes import cifar10_ann, cifar10_snn
 from neurodeploy.training.run import train
@@ -35,7 +36,9 @@ def main():
     p.add_argument("--data-dir")
     p.add_argument("--epochs", type=int, default=10, help="SNN fine-tuning epochs")
     p.add_argument("--ann-epochs", type=int, default=40)
-    p.add_argument("--snn-lr", type=float, default=1e-3, help="SNN fine-tuning learning rate")
+    p.add_argument("--snn-lr", type=float, default=3e-4, help="SNN fine-tuning learning rate")
+    p.add_argument("--encoding", default="graded:6", help="SNN input encoding (graded:6: 6-bit graded spikes)")
+    p.add_argument("--steps", "-T", type=int, default=16, help="SNN time steps T")
     # the recipe's regularisers keep a randomly initialised SNN alive; started from the twin it is
     # alive already and they cost accuracy (README: subset runs, 39 % with them, 52-54 % without)
     p.add_argument("--snn-rate-reg", type=float, default=0.0, help="output-rate penalty of the SNN run")
@@ -54,11 +57,12 @@ def main():
     root = data_dir(a.data_dir, need="cifar-10-batches-py")
     lim = dict(limit=a.limit, test_limit=a.test_limit)
     ann_dir = OUT / "runs" / f"{a.name}_ann_conv32"
+    enc = make_encoder(a.encoding)
+    snn_run = snn_name(enc, a.steps)
     runs = {  # the ANN first: the SNN starts from it
         "ann_conv32": (cifar10_ann(epochs=a.ann_epochs, seed=a.seed, **lim), 0.75),
-        "snn_conv32_early_burst_T8": (cifar10_snn(epochs=a.epochs, seed=a.seed, lr=a.snn_lr, init_from=str(ann_dir),
-                                                  rate_reg=a.snn_rate_reg, hidden_reg=a.snn_hidden_reg,
-                                                  **lim), 0.65),
+        snn_run: (cifar10_snn(epochs=a.epochs, seed=a.seed, lr=a.snn_lr, init_from=str(ann_dir), encoding=enc.config(),
+                          steps=a.steps, rate_reg=a.snn_rate_reg, hidden_reg=a.snn_hidden_reg, **lim), 0.65),
     }
     rows, result = [], {"runs": {}}
     for name, (cfg, target) in runs.items():
@@ -83,13 +87,17 @@ def main():
     print(f"ANN - SNN gap: {100 * gap:.1f} points (target <= 8): {'yes' if gap <= 0.08 else 'NO'}")
     write_result(a.name, result)
     if a.deploy:
-        deploy(OUT / "runs" / f"{a.name}_snn_conv32_early_burst_T8", a, root)
+        deploy(OUT / "runs" / f"{a.name}_{snn_run}", a, root,
+               ROOT / "netx_models" / f"cifar10_{snn_run.removeprefix('snn_')}.net")
 
 
-SHIPPED = ROOT / "netx_models" / "cifar10_conv32_early_burst_T8.net"
+def snn_name(enc, steps: int) -> str:
+    """The SNN run's name: its run folder and shipped file say encoding and T (graded:6 -> graded6)."""
+    tag = enc.name + (str(enc.message_bits) if enc.message_bits else "")
+    return f"snn_conv32_{tag}_T{steps}"
 
 
-def deploy(run_dir: Path, a, root: str) -> None:
+def deploy(run_dir: Path, a, root: str, shipped: Path) -> None:
     """Export, emu == sim, attacks at the literature's ε, energy (module docstring)."""
     import shutil
 
@@ -134,8 +142,8 @@ def deploy(run_dir: Path, a, root: str) -> None:
                 ["figure", "value"]))
     write_result(f"{a.name}_deploy", result)
     if a.ship:
-        shutil.copyfile(net_path, SHIPPED)
-        print(f"shipped {SHIPPED.relative_to(ROOT)}")
+        shutil.copyfile(net_path, shipped)
+        print(f"shipped {shipped.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
