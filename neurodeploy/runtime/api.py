@@ -356,9 +356,10 @@ def encode_dataset_for_model(model: netx_format.NetxModel, dataset: str | None =
         for lo in range(0, N, chunk):
             x = torch.from_numpy(ds.images[lo:lo + chunk]).float() / 255
             s = encode_samples(enc, x, T, int(seed), range(lo, lo + x.shape[0]), split)
-            d = enc.to_deployed(s)
+            d = enc.to_deployed(s)  # 0/1, or the integer payloads q of s = q / 2^b
             if not bool((s == d.to(s.dtype) / (1 << enc.message_bits)).all()):
-                raise BadInputError(f"encoding '{enc.name}' did not give {'0/1 spikes' if not enc.message_bits else f'{enc.message_bits}-bit graded spikes'}")
+                kind = f"{enc.message_bits}-bit graded spikes" if enc.message_bits else "0/1 spikes"
+                raise BadInputError(f"encoding '{enc.name}' did not give {kind}")
             out[lo:lo + chunk] = d.reshape(d.shape[0], *want, T)
     return out, np.asarray(ds.labels, dtype=np.int64)
 
