@@ -1,6 +1,6 @@
 """Issue 14 item 5 target: CIFAR-10 conv32 SNN >= 65 % test accuracy, within 8 points of its ANN twin (>= 75 %).
 
-    python benchmarks/train_cifar.py [--data-dir DIR] [--epochs 10] [--ann-epochs 40] [--limit N --test-limit N]
+    python benchmarks/train_cifar.py [--data-dir DIR] [--epochs 5] [--ann-epochs 40] [--limit N --test-limit N]
 
 First the ANN twin (``recipes.cifar10_ann``, cosine schedule), then the SNN
 (``recipes.cifar10_snn``, its docstring: why plain settings stay at chance, what changes, the CLI
@@ -34,7 +34,7 @@ from neurodeploy.training.run import train
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--data-dir")
-    p.add_argument("--epochs", type=int, default=10, help="SNN fine-tuning epochs")
+    p.add_argument("--epochs", type=int, default=5, help="SNN fine-tuning epochs")
     p.add_argument("--ann-epochs", type=int, default=40)
     p.add_argument("--snn-lr", type=float, default=3e-4, help="SNN fine-tuning learning rate")
     p.add_argument("--encoding", default="graded:6", help="SNN input encoding (graded:6: 6-bit graded spikes)")

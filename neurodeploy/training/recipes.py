@@ -16,6 +16,12 @@ layer, which the optimiser reaches within ~10 steps. The recipe changes, all Net
 
 CLI: ``neurodeploy train --dataset cifar10 --model conv32 --batch-size 64 --neuron
 current_decay=1,tau_grad=0.3,scale_grad=100 --weight-scale 5 --rate-reg 1 --hidden-reg 100 ...``
+
+Started from its trained ANN twin (``init_from``, ``benchmarks/train_cifar.py``) the network is
+alive already: the regularisers then cost accuracy and are off, and what limits it is the input and
+the latency. Early burst at T = 8 gives each pixel 9 levels and the sixth layer only the last
+steps; ``graded:6`` (each pixel's 6-bit level as a graded spike every step, deployable on Loihi 2)
+at T = 16 with lr 3e-4 is what ``train_cifar.py`` uses (README, CIFAR-10: subset comparisons).
 """
 from __future__ import annotations
 
