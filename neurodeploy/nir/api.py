@@ -113,7 +113,7 @@ def import_file(nir_path, out_path, steps: int | None = None, encoding: str | No
     ds_name = dataset or (src.get("dataset") if enc else None) or ("fashion-mnist" if enc else None)
     # graded input (encoding graded:b): the graph takes the integer payloads, the NetX file says how wide
     bits = make_encoder(enc).message_bits if enc else int(src.get("input_message_bits") or 0)
-    imp.model.card = {"input_message_bits": bits}
+    imp.model.card = {**imp.model.card, "input_message_bits": bits}
     from neurodeploy import budget
 
     budget.check(budget.spike_trains(limit, int(np.prod(imp.model.input_shape)), T, 4),

@@ -584,5 +584,9 @@ def from_nir(graph, approximate: bool = False, convention: Convention | None = N
             source_card = json.loads(text.decode() if isinstance(text, bytes) else text)
         except (ValueError, TypeError):
             source_card = None
-    return Imported(model=netx.NetxModel(layers=layers, card={}), layers=info, convention=conv,
-                    approximations=approximations, source_card=source_card if isinstance(source_card, dict) else None)
+    source_card = source_card if isinstance(source_card, dict) else None
+    # a graded-input export's graph takes integer payloads; the NetX model must say how wide (card)
+    bits = (source_card or {}).get("input_message_bits")
+    card = {"input_message_bits": bits} if isinstance(bits, int) and not isinstance(bits, bool) and 0 < bits <= 24 else {}
+    return Imported(model=netx.NetxModel(layers=layers, card=card), layers=info, convention=conv,
+                    approximations=approximations, source_card=source_card)

@@ -21,7 +21,8 @@ Started from its trained ANN twin (``init_from``, ``benchmarks/train_cifar.py``)
 alive already: the regularisers then cost accuracy and are off, and what limits it is the input and
 the latency. Early burst at T = 8 gives each pixel 9 levels and the sixth layer only the last
 steps; ``graded:6`` (each pixel's 6-bit level as a graded spike every step, deployable on Loihi 2)
-at T = 16 with lr 3e-4 is what ``train_cifar.py`` uses (README, CIFAR-10: subset comparisons).
+at T = 16, lr 3e-4 and the rate loss (the temporal loss buys early-step accuracy with final accuracy)
+is what ``train_cifar.py`` uses (README, CIFAR-10: the comparisons).
 """
 from __future__ import annotations
 

@@ -40,7 +40,7 @@ def test_load_netx_twin_spikes_equal_the_emulator(path, data):
     assert isinstance(twin, torch.nn.Module) and not twin.training
     with torch.no_grad():
         out = twin.output_spikes(x)
-    emu = emulate(netx.read(path), twin.encoder.spikes(x, twin.steps))
+    emu = emulate(netx.read(path), twin.encoder.to_deployed(twin.encoder.spikes(x, twin.steps)))
     assert torch.equal(out.round().to(torch.uint8), emu.spikes)  # every output spike, every step
     xr = x[:4].clone().requires_grad_(True)
     twin(xr).sum().backward()

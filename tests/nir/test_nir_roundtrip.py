@@ -27,8 +27,9 @@ def _spikes(model, shared_data, n: int = 200):
     from neurodeploy.encoding import make_encoder
 
     images = torch.rand(n, *model.card["input_shape"], generator=torch.Generator().manual_seed(0))
-    s = make_encoder(model.card["encoding"]).spikes(images, int(model.card["steps"]))
-    return s.reshape(n, *model.input_shape, s.shape[-1]).to(torch.uint8)
+    enc = make_encoder(model.card["encoding"])
+    s = enc.to_deployed(enc.spikes(images, int(model.card["steps"])))
+    return s.reshape(n, *model.input_shape, s.shape[-1])
 
 
 def test_models_are_shipped():
