@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from neurodeploy.errors import UnavailableError
+from neurodeploy.errors import UnavailableError, UsageError
 
 _NC_COMPILER = "lava.magma.compiler.subcompilers.nc.ncproc_compiler"
 _HINT = "`--backend sim` runs the same model on Lava's CPU simulator"
@@ -76,8 +76,13 @@ def require() -> None:
 
 def run_loihi2(path, spikes, exit_rule="off", progress=None, model=None):
     """Run ``spikes`` (N, *input_shape, T) through ``path`` on Loihi 2; returns a ``SimResult``."""
-    require()
     from neurodeploy import netx as netx_format
+
+    model = model or netx_format.read(path)
+    if model.input_message_bits:  # the chip's input adapter for graded payloads is untried without hardware
+        raise UsageError(f"{path}: {model.input_message_bits}-bit graded input is not wired to the Loihi 2 "
+                         "input adapter here; run it with --backend emu or sim")
+    require()
     from neurodeploy.runtime.emu import check_spikes, compile_model
     from neurodeploy.runtime.exit_rules import apply_exit_rule
     from neurodeploy.runtime.sim import SimResult, lava_input_order
@@ -90,7 +95,6 @@ def run_loihi2(path, spikes, exit_rule="off", progress=None, model=None):
     from lava.proc.io.source import RingBuffer as Source
 
     path = Path(path)
-    model = model or netx_format.read(path)
     emu_net = compile_model(model)
     x = check_spikes(spikes, emu_net.input_shape)
     N, T = int(x.shape[0]), int(x.shape[-1])

@@ -149,3 +149,11 @@ def test_train_export_run_and_attack_a_graded_model(tmp_path):
     assert res["model"]["encoder"] == {"name": "graded", "bits": 5} and res["clean_accuracy"] > 0.3
     assert res["clean_deployed_accuracy"] == res["clean_accuracy"]  # the export decides as the trained model
     assert res["results"][0]["deployed_robust_accuracy"] < res["clean_deployed_accuracy"]
+
+
+def test_loihi2_backend_refuses_graded_input_in_one_line(graded):
+    from neurodeploy.runtime.loihi2 import run_loihi2
+
+    _, path, _ = graded
+    with pytest.raises(UsageError, match="graded input.*--backend emu or sim"):
+        run_loihi2(path, torch.zeros(1, 1, 28, 28, 8, dtype=torch.uint8))
