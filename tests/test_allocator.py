@@ -43,7 +43,7 @@ def test_a_training_step_reuses_its_memory():
     """Page faults per training step (MLP, T = 8, batch 64): glibc's defaults map the large
     tensors afresh every step; kept, the next step reuses them."""
     system, kept = _faults({"NEURODEPLOY_HEAP": "system"}), _faults({})
-    assert system > 1000
+    assert system > 200  # glibc adapts its mmap threshold: 968-2,213 faults a step measured; the ratio is the claim
     assert kept * 10 < system, (kept, system)
 
 
