@@ -19,6 +19,7 @@ from neurodeploy.errors import UsageError
 from neurodeploy import netx
 from neurodeploy.models.architectures import Conv, Flatten, shapes
 from neurodeploy.models.classifier import SpikingClassifier
+from neurodeploy.models.snn import lava_v_th_mant
 
 QUANTISATION = {
     "weights": "8-bit signed: even integers in [-256, 254] (SLAYER quantize_8bit, weight = k / 64)",
@@ -29,10 +30,9 @@ QUANTISATION = {
 }
 
 
-def _neuron(block, input_bits: int = 0) -> netx.CubaNeuron:
-    """``input_bits`` (the first layer of a graded-input net): its state is 2^b finer, so is vThMant."""
+def _neuron(block) -> netx.CubaNeuron:
     p = block.neuron.device_params
-    return netx.CubaNeuron(i_decay=int(p["iDecay"]), v_decay=int(p["vDecay"]), v_th_mant=int(p["vThMant"]) << input_bits,
+    return netx.CubaNeuron(i_decay=int(p["iDecay"]), v_decay=int(p["vDecay"]), v_th_mant=lava_v_th_mant(block.neuron),
                            ref_delay=int(p["refDelay"]), graded_spike=bool(p["gradedSpike"]))
 
 
@@ -50,17 +50,14 @@ def to_netx(clf: SpikingClassifier, card: dict) -> netx.NetxModel:
     net = clf.net
     in_shape = tuple(net.input_shape)
     layers = [netx.InputLayer(shape=in_shape)]
-    bits = int(getattr(net, "input_bits", 0))
     for spec, block, shape in zip(net.specs, net.blocks, shapes(in_shape, net.specs)):
         if isinstance(spec, Flatten):
             layers.append(netx.FlattenLayer(shape=tuple(shape)))
-            continue
-        if isinstance(spec, Conv):
-            layers.append(netx.ConvLayer(weight=_quantised_weight(block, conv=True), neuron=_neuron(block, bits),
+        elif isinstance(spec, Conv):
+            layers.append(netx.ConvLayer(weight=_quantised_weight(block, conv=True), neuron=_neuron(block),
                                          shape=tuple(shape), stride=(spec.stride,) * 2, padding=(spec.padding,) * 2))
         else:
-            layers.append(netx.DenseLayer(weight=_quantised_weight(block, conv=False), neuron=_neuron(block, bits)))
-        bits = 0
+            layers.append(netx.DenseLayer(weight=_quantised_weight(block, conv=False), neuron=_neuron(block)))
     return netx.NetxModel(layers=layers, card=card)
 
 

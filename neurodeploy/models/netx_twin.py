@@ -18,7 +18,7 @@ from neurodeploy import netx
 from neurodeploy.encoding import make_encoder
 from neurodeploy.errors import BadInputError
 from neurodeploy.models.classifier import SpikingClassifier
-from neurodeploy.models.snn import NeuronConfig, SpikingNet
+from neurodeploy.models.snn import NeuronConfig, SpikingNet, lava_v_th_mant
 
 WEIGHT_SCALE = 64   # W = k / 64 (SLAYER quantize_8bit)
 DECAY_SCALE = 4096  # 12-bit decays
@@ -75,7 +75,7 @@ def float_twin(model: netx.NetxModel, source: str = "model") -> SpikingClassifie
             target.copy_(torch.from_numpy(w.astype(np.float64) / WEIGHT_SCALE).reshape(target.shape).to(target.dtype))
             dev = block.neuron.device_params
             n = layer.neuron
-            if (dev["iDecay"], dev["vDecay"], dev["vThMant"] << (bits if i == 0 else 0)) != (n.i_decay, n.v_decay, n.v_th_mant):
+            if (dev["iDecay"], dev["vDecay"], lava_v_th_mant(block.neuron)) != (n.i_decay, n.v_decay, n.v_th_mant):
                 raise BadInputError(f"{source}: layer {i} neuron ({n.i_decay}, {n.v_decay}, {n.v_th_mant}) has no "
                                     "exact float form")
     clf = SpikingClassifier(net, encoder, int(card["steps"]), int(card.get("seed", 0)))

@@ -42,6 +42,12 @@ class NeuronConfig:
         return d
 
 
+def lava_v_th_mant(neuron) -> int:
+    """The ``vThMant`` Lava needs for a SLAYER CUBA neuron: lava-dl's (θ·64), times the neuron's state
+    gain over the usual ``s_scale = 64·w_scale`` (2^b in the first layer of b-bit graded input, else 1)."""
+    return int(neuron.device_params["vThMant"]) * (neuron.s_scale // (neuron.w_scale << 6))
+
+
 def _slayer():
     from neurodeploy._lava_compat import import_slayer
 

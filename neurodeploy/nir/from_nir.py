@@ -57,6 +57,7 @@ import numpy as np
 from neurodeploy import netx
 from neurodeploy.nir.convention import CARD_KEY, Convention
 from neurodeploy.nir.graph import NEURON_TYPES, NirImportError, input_shape, walk
+from neurodeploy.schemas.model_card import MAX_INPUT_MESSAGE_BITS
 
 MAX_V_TH_MANT = (1 << 17) - 1
 INT16 = 32767
@@ -587,6 +588,7 @@ def from_nir(graph, approximate: bool = False, convention: Convention | None = N
     source_card = source_card if isinstance(source_card, dict) else None
     # a graded-input export's graph takes integer payloads; the NetX model must say how wide (card)
     bits = (source_card or {}).get("input_message_bits")
-    card = {"input_message_bits": bits} if isinstance(bits, int) and not isinstance(bits, bool) and 0 < bits <= 24 else {}
+    valid = isinstance(bits, int) and not isinstance(bits, bool) and 0 < bits <= MAX_INPUT_MESSAGE_BITS
+    card = {"input_message_bits": bits} if valid else {}
     return Imported(model=netx.NetxModel(layers=layers, card=card), layers=info, convention=conv,
                     approximations=approximations, source_card=source_card)

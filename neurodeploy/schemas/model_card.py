@@ -19,6 +19,7 @@ from neurodeploy.schemas.encoding import check_encoding
 from neurodeploy.schemas.run_config import check_neuron
 
 MAX_CLASSES = 1_000_000
+MAX_INPUT_MESSAGE_BITS = 24  # Loihi 2's graded-spike payload
 
 
 def _shape(card, key, source):
@@ -39,7 +40,7 @@ def check_card(card, source, num_outputs: int | None = None) -> dict:
     c.integer(card, "steps", source, 1, c.MAX_STEPS, optional=True, default=None)
     c.integer(card, "seed", source, 0, c.SEED_MAX, optional=True, default=None)
     c.integer(card, "latency_steps", source, 0, 1 << 20, optional=True, default=None)
-    c.integer(card, "input_message_bits", source, 0, 24, optional=True, default=None)
+    c.integer(card, "input_message_bits", source, 0, MAX_INPUT_MESSAGE_BITS, optional=True, default=None)
     if card.get("encoding") is not None:
         check_encoding(card, "encoding", source)
     if card.get("neuron") is not None:
