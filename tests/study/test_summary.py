@@ -68,12 +68,49 @@ def test_summary_aim_best_snn_against_adversarial_ann(study_copy):
     s = summarize(out)
     data = json.loads((out / "summary" / "study.json").read_text())
     snn = max((c for c in data["cells"] if c["kind"] == "snn"), key=lambda c: c["suite"]["0.1"])
-    assert data["aim"] == {"snn": snn["cell"], "ann": "ANN"}
+    assert (data["aim"]["snn"], data["aim"]["ann"]) == (snn["cell"], "ANN")
     md = (out / "summary" / "study.md").read_text()
     assert "## The aim at ε = 0.1" in md
     cheaper = snn["energy"]["dynamic_J"] < next(c for c in data["cells"] if c["kind"] == "ann")["energy"]["dynamic_J"]
-    assert ("**holds**" in md) == cheaper and ("**does not hold**" in md) == (not cheaper)
+    assert ("**holds (" in md) == cheaper and ("**does not hold: " in md) == (not cheaper)
+    assert data["aim"]["meets"] == (snn["cell"] if cheaper else None)
     assert len(s.finished) == 3
+
+
+def _cell(name, kind, suite, dyn=None, train=None):
+    return {"cell": name, "kind": kind, "status": "done", "train": train or {"adv": "pgd:0.1,5"},
+            "suite": {"0.1": suite}, "energy": None if dyn is None else {"dynamic_J": dyn, "target": "t"}}
+
+
+def test_aim_verdict_names_a_cheaper_cell_that_reaches_the_ann_and_the_gap_otherwise():
+    from neurodeploy.study.summary import aim, aim_pair, aim_verdict
+
+    ann = _cell("ANN adv", "ann", 0.50, dyn=5e-6)
+    analog = _cell("SNN direct", "snn", 0.60)                 # most robust, no NetX form: no energy
+    costly = _cell("SNN costly", "snn", 0.55, dyn=9e-6)       # robust enough, dearer than the ANN
+    cheap = _cell("SNN cheap", "snn", 0.52, dyn=2e-6)         # robust enough and cheaper
+    pair = aim_pair([ann, analog, costly, cheap], "0.1")
+    assert (pair["snn"], pair["deployed"], pair["meets"]) == (analog, costly, cheap)
+    assert aim_verdict(pair, "0.1") == "holds (SNN cheap)"
+    assert sum(line.startswith("| SNN") for line in aim([ann, analog, costly, cheap], "0.1")) == 3
+    # without the cheap cell: robust only where energy cannot be compared, dearer where it can
+    verdict = aim_verdict(aim_pair([ann, analog, costly], "0.1"), "0.1")
+    assert verdict.startswith("holds for robustness; energy not comparable: the best SNN cell is +10.0 points")
+    assert "+5.0 points at 1.80× its modelled dynamic energy" in verdict
+    weak = _cell("SNN weak", "snn", 0.40, dyn=1e-6)
+    assert aim_verdict(aim_pair([ann, weak], "0.1"), "0.1").startswith(
+        "does not hold: the best SNN cell is -10.0 points")
+
+
+def test_seed_claim_says_when_the_ann_figure_is_too_small_for_a_ratio():
+    from neurodeploy.study.summary import seed_claim
+
+    std = {"adv": None, "noise": None, "mppd": None}
+    ann = {**_cell("ANN", "ann", 0.01, train=std), "seed_pgd": {"0.1": 0.2}}
+    snn = {**_cell("SNN", "snn", 0.03, train=std), "seed_pgd": {"0.1": 0.3}, "exit": "margin:2"}
+    text = "\n".join(seed_claim([ann, snn], {}, "0.1"))
+    assert "3.0 / 1.0 = **3.00×** (+2.0 points)" in text and "30.0 / 20.0 = **1.50×** (+10.0 points)" in text
+    assert "less than 5 % under the suite at ε = 0.1" in text and "seed-style PGD and" not in text
 
 
 def test_summary_lists_unfinished_cells(study_copy):
