@@ -34,7 +34,8 @@ from neurodeploy.atomic import atomic_dir
 from neurodeploy.schemas.study_folder import check_error, check_plan, check_result
 from neurodeploy.errors import BadInputError
 from neurodeploy.files import read_json
-from neurodeploy.study.cell import cell_dir
+from neurodeploy.schemas.metrics import check_metrics
+from neurodeploy.study.cell import cell_dir, run_dir
 
 ANN_PROFILE = "cmos45-int8"   # the ANN rows' energy: the twin's MACs on 45 nm CMOS, int8
 FILES = ("study.md", "study.json", "study_energy.png", "study_eps.png")
@@ -113,7 +114,22 @@ def _uj(v) -> str:
     return "—" if v is None else f"{v * 1e6:.3g}"
 
 
-def markdown(grid: dict, rows: list, eps0: float) -> str:
+def job_seconds(out, rows: list) -> dict:
+    """What the finished work cost, in the jobs' own seconds (each job on its own thread(s)): the
+    training epochs of every run the finished cells used, and the cells' attacks. With ``--workers N``
+    the wall time is about their sum / N."""
+    runs = {r["run_id"] for r in rows if r.get("status") == "done" and isinstance(r.get("run_id"), str)}
+    train = 0.0
+    for run_id in sorted(runs):
+        path = run_dir(out, run_id) / "metrics.json"
+        if path.exists():
+            train += sum(e.get("seconds", 0.0) for e in check_metrics(read_json(path), path)["epochs"])
+    attack = sum(v for r in rows if r.get("status") == "done"
+                 for v in (r.get("attack_seconds") or {}).values() if isinstance(v, (int, float)) and v >= 0)
+    return {"runs": len(runs), "train_s": train, "attack_s": attack}
+
+
+def markdown(grid: dict, rows: list, eps0: float, cost: dict | None = None) -> str:
     eps = grid["eps"]
     k = f"{eps0:g}"
     lines = [f"# Study `{grid['name']}`", "",
@@ -127,6 +143,10 @@ def markdown(grid: dict, rows: list, eps0: float) -> str:
              "**exit** = mean exit step (of T); energy per inference in µJ, *modelled*: **dyn** dynamic, **chip** "
              "dynamic + static power of the whole chip × latency, **cores** dynamic + static power of the cores "
              "the model uses × latency.", ""]
+    if cost:
+        lines += [f"Compute of the finished cells, in the jobs' own time: training {cost['train_s'] / 3600:.2f} h "
+                  f"({cost['runs']} runs), attacks {cost['attack_s'] / 3600:.2f} h (with `--workers N` the wall time "
+                  "is about their sum / N; exports, emulation and energy reports add minutes).", ""]
     head = (["cell", "clean", f"seed PGD {k}"] + [f"suite {e:g}" for e in eps]
             + [f"emu {k}", "exit", "dyn µJ", "chip µJ", "cores µJ"])
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -342,6 +362,7 @@ def summarize(out) -> Summary:
     grid, rows = collect(out)
     eps0 = main_eps(grid["eps"])
     pair = aim_pair(rows, f"{eps0:g}")
+    cost = job_seconds(out, rows)
     data = {"study.json": (json.dumps({"format": "neurodeploy-study-summary/1", "grid": grid, "main_eps": eps0,
                                        "seed_claim": claim_ratios(rows, f"{eps0:g}"),
                                        "aim": None if pair is None else {
@@ -349,9 +370,9 @@ def summarize(out) -> Summary:
                                            "deployed": pair["deployed"] and pair["deployed"]["cell"],
                                            "meets": pair["meets"] and pair["meets"]["cell"],
                                            "verdict": aim_verdict(pair, f"{eps0:g}")},
-                                       "cells": rows},
+                                       "job_seconds": cost, "cells": rows},
                                       indent=1) + "\n").encode(),
-            "study.md": markdown(grid, rows, eps0).encode()}
+            "study.md": markdown(grid, rows, eps0, cost).encode()}
     data.update(plots(rows, grid["eps"], eps0))
     folder = out / SUMMARY_DIR
     with atomic_dir(folder) as tmp:   # the whole set appears at once

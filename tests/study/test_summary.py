@@ -52,6 +52,15 @@ def test_summary_files(study_copy):
         assert a == early[key]["0.1"] and b == cells["ANN"][key]["0.1"]
         assert q == (None if not b else a / b)
     assert "## The seed claim at ε = 0.1" in md
+    # compute: the epochs of the runs the cells used, and the cells' attacks, in the jobs' own seconds
+    runs = {c["run_id"] for c in s["cells"]}
+    train = sum(e["seconds"] for run_id in runs
+                for e in json.loads((study_copy[1] / "runs" / run_id / "metrics.json").read_text())["epochs"])
+    cost = s["job_seconds"]
+    assert cost["runs"] == len(runs) == 2 and cost["train_s"] == pytest.approx(train) and train > 0
+    attack = sum(sum(c["attack_seconds"].values()) for c in s["cells"])
+    assert cost["attack_s"] == pytest.approx(attack) and attack > 0
+    assert f"training {train / 3600:.2f} h (2 runs)" in md
 
 
 def test_summary_aim_best_snn_against_adversarial_ann(study_copy):
