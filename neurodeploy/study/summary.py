@@ -8,9 +8,10 @@ from the cells' results.
   modelled energy per inference on the target (dynamic; total with static power for the whole
   chip; total with static power for the cores the model uses);
 * ``study_energy.png``: suite robust accuracy at the main ε against modelled dynamic energy, one
-  line per row joining its full-T and early-exit cells (ANN rows, with no NetX form, as
-  horizontal lines);
-* ``study_eps.png``: suite robust accuracy against ε, one panel per recipe;
+  line per row joining its full-T and early-exit cells (colour: encoding; marker: recipe; rows
+  with no NetX form, hence no energy, as dotted horizontal lines);
+* ``study_eps.png``: suite robust accuracy against ε, one panel per recipe (grid order), the ANN
+  rows faint in every SNN panel for reference;
 * the seed claim as stated (when the grid has a standard ANN row): standard-trained SNN cells
   with early exit against the standard ANN twin, robust accuracy ratios at the main ε under the
   seed-style attack and under the suite;
@@ -303,6 +304,27 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
+MARKERS = "osD^v<>ph*"
+
+
+def _styles(done: list) -> tuple:
+    """One colour per encoding (ANN rows: greys) and one marker per group (recipe), in grid order,
+    so a row is recognisable across both plots."""
+    encodings = list(dict.fromkeys(r.get("encoding") or "" for r in done if r.get("kind") == "snn"))
+    groups = list(dict.fromkeys(r.get("group", "") for r in done))
+    anns = list(dict.fromkeys(r["row"] for r in done if r.get("kind") == "ann"))
+
+    def colour(r):
+        if r.get("kind") == "ann":
+            return str(0.15 + 0.5 * anns.index(r["row"]) / max(1, len(anns)))   # grey levels
+        return f"C{encodings.index(r.get('encoding') or '') % 10}"
+
+    def marker(r):
+        return MARKERS[groups.index(r.get("group", "")) % len(MARKERS)]
+
+    return colour, marker, groups
+
+
 def plots(rows: list, eps: list, eps0: float) -> dict:
     import matplotlib
 
@@ -311,44 +333,57 @@ def plots(rows: list, eps: list, eps0: float) -> dict:
 
     k = f"{eps0:g}"
     done = [r for r in rows if r.get("status") == "done"]
+    colour, marker, groups = _styles(done)
     by_row: dict = {}
     for r in done:
         by_row.setdefault(r["row"], []).append(r)
-    fig, ax = plt.subplots(figsize=(8, 5))
-    for i, (name, cells) in enumerate(by_row.items()):
+    fig, ax = plt.subplots(figsize=(11, 5.5))
+    for name, cells in by_row.items():
         pts = sorted([((c.get("energy") or {}).get("dynamic_J"), (c.get("suite") or {}).get(k)) for c in cells],
                      key=lambda p: p[0] or 0)
         acc = [p[1] for p in pts if p[1] is not None]
+        style = {"color": colour(cells[0]), "marker": marker(cells[0])}
         if all(p[0] is not None for p in pts) and acc:
-            ax.plot([p[0] * 1e6 for p in pts], [100 * p[1] for p in pts], "-o", ms=4, lw=1, label=name,
-                    color=f"C{i % 10}")
+            ax.plot([p[0] * 1e6 for p in pts], [100 * p[1] for p in pts], "-", ms=5, lw=1, label=name, **style)
         elif acc:
-            ax.axhline(100 * max(acc), ls="--", lw=1, color=f"C{i % 10}", label=f"{name} (no NetX: no energy)")
+            ax.axhline(100 * max(acc), ls=":", lw=1, color=style["color"], label=f"{name} (no NetX: no energy)")
     ax.set_xlabel("modelled dynamic energy per inference (µJ)")
     ax.set_ylabel(f"suite robust accuracy at ε = {k} (%)")
     ax.set_ylim(-2, 102)
     ax.grid(alpha=0.3)
-    ax.set_title("robust accuracy vs modelled energy (a line joins a row's full-T and early-exit cells)", fontsize=9)
+    ax.set_title("robust accuracy vs modelled energy (colour: encoding, marker: recipe; "
+                 "a line joins a row's full-T and early-exit cells)", fontsize=9)
     if by_row:
-        ax.legend(fontsize=6, loc="best")
+        ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     energy_png = _png(fig)
     plt.close(fig)
 
-    groups = sorted({r.get("group", "") for r in done}) or [""]
-    fig, axes = plt.subplots(1, len(groups), figsize=(4.5 * len(groups), 4.5), squeeze=False, sharey=True)
-    for ax, g in zip(axes[0], groups):
-        for i, r in enumerate([r for r in done if r.get("group", "") == g]):
-            ys = [r.get("clean")] + [(r.get("suite") or {}).get(f"{e:g}") for e in eps]
-            xs = [0.0] + list(eps)
-            ax.plot([x for x, y in zip(xs, ys) if y is not None], [100 * y for y in ys if y is not None],
-                    "--" if r["exit"] != "off" else "-", marker="o", ms=3, lw=1, color=f"C{i // 2 % 10}",
-                    label=r["cell"])
+    ncols = min(3, len(groups) or 1)
+    nrows = -(-(len(groups) or 1) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 4.2 * nrows), squeeze=False, sharey=True)
+    refs = [r for r in done if r.get("kind") == "ann"]   # the ANN rows, faint, in every other panel
+
+    def curve(ax, r, **kw):
+        ys = [r.get("clean")] + [(r.get("suite") or {}).get(f"{e:g}") for e in eps]
+        xy = [(x, 100 * y) for x, y in zip([0.0] + list(eps), ys) if y is not None]
+        ax.plot([x for x, _ in xy], [y for _, y in xy], **kw)
+
+    for ax, g in zip(axes.flat, groups or [""]):
+        mine = [r for r in done if r.get("group", "") == g]
+        for r in mine:
+            curve(ax, r, ls="--" if r["exit"] != "off" else "-", marker=marker(r), ms=3, lw=1,
+                  color=colour(r), label=r["cell"])
+        for r in refs if not any(m.get("kind") == "ann" for m in mine) else []:
+            curve(ax, r, ls=":", lw=1, color=colour(r), label=f"{r['cell']} (reference)")
         ax.set_title(g or "rows", fontsize=9)
         ax.set_xlabel("ε (L∞)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=5)
-    axes[0][0].set_ylabel("suite robust accuracy (%)")
+    for ax in axes.flat[len(groups or [""]):]:
+        ax.set_visible(False)
+    for row in axes:
+        row[0].set_ylabel("suite robust accuracy (%)")
     axes[0][0].set_ylim(-2, 102)
     fig.tight_layout()
     eps_png = _png(fig)
