@@ -289,7 +289,8 @@ def aim(rows: list, k: str) -> list:
     cells.append(pair["ann"])
 
     def line(r):
-        return f"| {r['cell']} (`{(r.get('energy') or {}).get('target', '—')}`) | {_pct((r.get('suite') or {}).get(k))} | {_uj(_dynamic(r))} |"
+        target = (r.get("energy") or {}).get("target", "—")
+        return f"| {r['cell']} (`{target}`) | {_pct((r.get('suite') or {}).get(k))} | {_uj(_dynamic(r))} |"
 
     return (["", f"## The aim at ε = {k}: best SNN cell against the adversarially trained ANN twin", "",
              "| cell | suite | dynamic µJ (modelled) |", "|---|---|---|"]
