@@ -7,7 +7,8 @@
   so a plan never points outside its folder;
 * ``result.json``: ``{cell, row, exit, kind ("snn" | "ann"): str; clean, exit_step_mean: number or
   null; steps: int >= 1; suite, seed_pgd, deployed_suite, energy: null or {key: number or null or
-  text}; masking_checks_failed: null or list of str; train: null or object; group: str}``;
+  text}; attack_seconds: null or {key: number >= 0 or null}; masking_checks_failed: null or list of
+  str; train: null or object; group: str}``;
 * ``error.json``: ``{error: str}``.
 
 Every failure is one line naming the file and the key (:mod:`.checks`).
@@ -54,11 +55,11 @@ def check_plan(doc, source) -> dict:
     return grid
 
 
-def _table(d, key, source) -> None:
+def _table(d, key, source, lo=None, text=True) -> None:
     v = c.mapping(d, key, source, default=None, optional=True)
     for k, x in (v or {}).items():
-        if x is not None and not isinstance(x, str):
-            c.number(v, k, f"{source}: '{key}'")
+        if x is not None and not (text and isinstance(x, str)):
+            c.number(v, k, f"{source}: '{key}'", lo)
 
 
 def check_result(doc, source) -> dict:
@@ -76,6 +77,7 @@ def check_result(doc, source) -> dict:
         c.number(doc, "exit_step_mean", source, 0.0)
     for key in ("suite", "seed_pgd", "deployed_suite", "energy"):
         _table(doc, key, source)
+    _table(doc, "attack_seconds", source, lo=0.0, text=False)
     failed = c.sequence(doc, "masking_checks_failed", source, default=None, optional=True, max_len=1000)
     if failed is not None and not all(isinstance(x, str) for x in failed):
         raise c.fail(source, "masking_checks_failed", "must be a list of strings")

@@ -125,8 +125,8 @@ def job_seconds(out, rows: list) -> dict:
         path = run_dir(out, run_id) / "metrics.json"
         if path.exists():
             train += sum(e.get("seconds", 0.0) for e in check_metrics(read_json(path), path)["epochs"])
-    attack = sum(v for r in rows if r.get("status") == "done"
-                 for v in (r.get("attack_seconds") or {}).values() if isinstance(v, (int, float)) and v >= 0)
+    attack = sum(v for r in rows if r.get("status") == "done"   # checked by check_result: numbers >= 0 or null
+                 for v in (r.get("attack_seconds") or {}).values() if v is not None)
     return {"runs": len(runs), "train_s": train, "attack_s": attack}
 
 
@@ -340,7 +340,7 @@ def plots(rows: list, eps: list, eps0: float) -> dict:
         by_row.setdefault(r["row"], []).append(r)
     fig, ax = plt.subplots(figsize=(11, 5.5))
     for name, cells in by_row.items():
-        pts = sorted([((c.get("energy") or {}).get("dynamic_J"), (c.get("suite") or {}).get(k)) for c in cells],
+        pts = sorted([(_dynamic(c), (c.get("suite") or {}).get(k)) for c in cells],
                      key=lambda p: p[0] or 0)
         acc = [p[1] for p in pts if p[1] is not None]
         style = {"color": colour(cells[0]), "marker": marker(cells[0])}

@@ -313,6 +313,8 @@ FOLDERS = [  # (name, plan, result, error.json of c2, file named)
     ("result-suite-list", PLAN, {**RESULT, "suite": [0.1]}, None, "result.json"),
     ("result-suite-value-list", PLAN, {**RESULT, "suite": {"0.1": [1]}}, None, "result.json"),
     ("result-checks-number", PLAN, {**RESULT, "masking_checks_failed": 3}, None, "result.json"),
+    ("result-attack-seconds-negative", PLAN, {**RESULT, "attack_seconds": {"suite": -1.0}}, None, "result.json"),
+    ("result-attack-seconds-text", PLAN, {**RESULT, "attack_seconds": {"suite": "long"}}, None, "result.json"),
     ("error-list", PLAN, RESULT, [1], "error.json"),
     ("error-error-number", PLAN, RESULT, {"error": 5}, "error.json"),
 ]
